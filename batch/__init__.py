@@ -1,0 +1,1 @@
+"""Archive (re-)tagging: streaming readers, resumable parallel jobs, and a Dask engine."""

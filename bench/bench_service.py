@@ -1,0 +1,167 @@
+"""Load benchmark of the REST service: a second process sends real posts on 127.0.0.1 only.
+
+    OMP_NUM_THREADS=1 .venv/bin/python bench/bench_service.py [--rate 100] [--seconds 120] [--workers 1]
+
+Measures: cold start to ready, p50/p95/p99 latency at a fixed request rate (open loop), errors,
+server RSS at start and end (all worker processes), and the batch endpoint's throughput.
+Bounded: at most rate × seconds requests, and the server is stopped at the end.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+from posts import ROOT, real_posts
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def tree_rss_mb(proc: psutil.Process) -> dict[str, float]:
+    procs = [proc, *proc.children(recursive=True)]
+    rss = {str(p.pid): round(p.memory_info().rss / 2**20, 1) for p in procs if p.is_running()}
+    return rss
+
+
+def start_server(port: int, workers: int, db: Path) -> tuple[subprocess.Popen, float]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OTKLIK_DATABASE_URL": f"sqlite:///{db}",
+           "OTKLIK_LOG_JSON": "true"}
+    env.pop("OTKLIK_API_TOKENS", None)
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "otklik"), "serve", "--host", HOST, "--port", str(port),
+         "--workers", str(workers)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    with httpx.Client() as client:
+        while time.perf_counter() - started < 60:
+            try:
+                if client.get(f"http://{HOST}:{port}/readyz", timeout=1).status_code == 200:
+                    return proc, time.perf_counter() - started
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.02)
+    proc.kill()
+    raise RuntimeError("the service did not become ready within 60 s")
+
+
+async def constant_rate(url: str, posts: list[dict], rate: float, seconds: float) -> tuple[list[float], int, int]:
+    latencies: list[float] = []
+    errors = 0
+    sent = 0
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(limits=limits, timeout=10) as client:
+        async def one(post):
+            nonlocal errors
+            t = time.perf_counter()
+            try:
+                r = await client.post(url, json=post)
+                if r.status_code != 200:
+                    errors += 1
+            except httpx.HTTPError:
+                errors += 1
+            latencies.append(time.perf_counter() - t)
+
+        tasks = []
+        start = time.perf_counter()
+        total = int(rate * seconds)
+        for i in range(total):
+            target = start + i / rate
+            delay = target - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(posts[i % len(posts)])))
+            sent += 1
+        await asyncio.gather(*tasks)
+    return latencies, errors, sent
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def batch_throughput(url: str, posts: list[dict], size: int, seconds: float) -> float:
+    done = 0
+    start = time.perf_counter()
+    with httpx.Client(timeout=120) as client:
+        i = 0
+        while time.perf_counter() - start < seconds:
+            chunk = posts[i:i + size] or posts[:size]
+            i = (i + size) % len(posts)
+            r = client.post(url, json={"posts": chunk})
+            r.raise_for_status()
+            done += len(chunk)
+    return done / (time.perf_counter() - start)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rate", type=float, default=100)
+    ap.add_argument("--seconds", type=float, default=120)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--batch-size", type=int, default=200)
+    ap.add_argument("--batch-seconds", type=float, default=20)
+    args = ap.parse_args()
+
+    posts = real_posts(20000)
+    random.Random(1).shuffle(posts)
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, cold = start_server(port, args.workers, Path(tmp) / "bench.db")
+        ps = psutil.Process(proc.pid)
+        try:
+            base = f"http://{HOST}:{port}"
+            with httpx.Client() as c:  # warm-up
+                for p in posts[:50]:
+                    c.post(f"{base}/v1/classify", json=p)
+            rss_start = tree_rss_mb(ps)
+            lat, errors, sent = asyncio.run(constant_rate(f"{base}/v1/classify", posts, args.rate, args.seconds))
+            rss_end = tree_rss_mb(ps)
+            batch_rate = batch_throughput(f"{base}/v1/classify/batch", posts, args.batch_size, args.batch_seconds)
+            rss_after_batch = tree_rss_mb(ps)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    report = {
+        "workers": args.workers,
+        "cold_start_to_ready_s": round(cold, 2),
+        "rate_rps": args.rate,
+        "seconds": args.seconds,
+        "requests": sent,
+        "errors": errors,
+        "p50_ms": round(1000 * pct(lat, 0.50), 2),
+        "p95_ms": round(1000 * pct(lat, 0.95), 2),
+        "p99_ms": round(1000 * pct(lat, 0.99), 2),
+        "mean_ms": round(1000 * statistics.fmean(lat), 2),
+        "rss_mb_start": rss_start,
+        "rss_mb_end": rss_end,
+        "batch_size": args.batch_size,
+        "batch_posts_per_s": round(batch_rate, 1),
+        "rss_mb_after_batch": rss_after_batch,
+    }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

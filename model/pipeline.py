@@ -1,0 +1,188 @@
+"""The one pipeline used by REST, batch and the curator pages.
+
+Steps run in a fixed, visible order (`Pipeline.steps`):
+
+    normalize → topic → location → exclusions → importance → repeats → route → sla
+
+Normalization happens when a `Doc` is made; every other step is a component with
+`predict(docs)` / `set_annotations(docs, preds)` / `__call__(docs)`. Batch calls pass many docs
+at once, so components vectorize across posts.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from .artifact import Artifact, load_artifact
+from .doc import Doc
+from .errors import UnknownRegionError
+from .paths import DATA_DIR, DEFAULT_ARTIFACT
+from .profiles import Profiles
+from .records import Post, Tagging
+from .rubricator import Rubricator, load_rubricator
+
+log = logging.getLogger(__name__)
+
+STEP_ORDER = ("topic", "location", "exclusions", "importance", "repeats", "route", "sla")
+
+# A callback told how long each step took: (step name, seconds, number of docs).
+StepTimer = Callable[[str, float, int], None]
+
+
+class Component(Protocol):
+    name: str
+
+    def __call__(self, docs: list[Doc]) -> None: ...
+
+
+@dataclass
+class PipelineOptions:
+    artifact_path: Path = DEFAULT_ARTIFACT
+    data_dir: Path = DATA_DIR
+    default_region: str = "omsk"
+    # which steps to run; None = all. Steps that later steps need still run (see `_closure`).
+    steps: Sequence[str] | None = None
+    history: Any | None = None  # a model.history.HistoryStore; None = no repeat detection
+    clock: Callable[[], datetime] | None = None  # for tests: "now" when a post has no times
+
+
+# what each step reads from earlier steps
+_NEEDS = {
+    "topic": (),
+    "location": (),
+    "exclusions": ("topic",),
+    "importance": ("topic", "location"),
+    "repeats": ("topic", "location", "exclusions"),
+    "route": ("topic", "location"),
+    "sla": ("importance",),
+}
+
+
+def _closure(steps: Iterable[str]) -> list[str]:
+    wanted: set[str] = set()
+    stack = list(steps)
+    while stack:
+        step = stack.pop()
+        if step not in _NEEDS:
+            raise ValueError(f"expected steps from {', '.join(STEP_ORDER)}, got {step!r}")
+        if step not in wanted:
+            wanted.add(step)
+            stack.extend(_NEEDS[step])
+    return [s for s in STEP_ORDER if s in wanted]
+
+
+class Pipeline:
+    def __init__(
+        self,
+        components: list[Component],
+        profiles: Profiles,
+        rubricator: Rubricator,
+        model_version: str,
+        timer: StepTimer | None = None,
+    ):
+        names = [c.name for c in components]
+        order = [s for s in STEP_ORDER if s in names]
+        if names != order:
+            raise ValueError(f"expected components in the order {order}, got {names}")
+        self.components = components
+        self.profiles = profiles
+        self.rubricator = rubricator
+        self.model_version = model_version
+        self.timer = timer
+
+    @property
+    def steps(self) -> list[str]:
+        return ["normalize", *(c.name for c in self.components)]
+
+    @classmethod
+    def load(cls, options: PipelineOptions | None = None, artifact: Artifact | None = None) -> "Pipeline":
+        options = options or PipelineOptions()
+        artifact = artifact or load_artifact(options.artifact_path)
+        data_dir = Path(options.data_dir)
+        profiles = Profiles.load(data_dir / "profiles", default=options.default_region)
+        rubricator = load_rubricator(data_dir / "rubricator" / "rubricator.yaml")
+        steps = _closure(options.steps or STEP_ORDER)
+        components = [
+            _build(step, artifact, data_dir, profiles, rubricator, options)
+            for step in steps
+        ]
+        components = [c for c in components if c is not None]
+        return cls(components, profiles, rubricator, artifact.version)
+
+    # ------------------------------------------------------------------ running
+
+    def make_doc(self, post: Post) -> Doc:
+        region = post.region or self.profiles.default
+        if region not in self.profiles:
+            raise UnknownRegionError(region, self.profiles.ids())
+        return Doc.from_post(post, region)
+
+    def run(self, docs: list[Doc]) -> list[Doc]:
+        for component in self.components:
+            started = time.perf_counter()
+            component(docs)
+            if self.timer is not None:
+                self.timer(component.name, time.perf_counter() - started, len(docs))
+        return docs
+
+    def tag(self, posts: Sequence[Post]) -> list[Tagging]:
+        """Tag a batch of valid posts. Raises UnknownRegionError for an unknown region."""
+        started = time.perf_counter()
+        docs = [self.make_doc(p) for p in posts]
+        if self.timer is not None:
+            self.timer("normalize", time.perf_counter() - started, len(docs))
+        self.run(docs)
+        return [d.to_tagging(self.model_version) for d in docs]
+
+    def tag_one(self, post: Post) -> Tagging:
+        return self.tag([post])[0]
+
+
+def _build(
+    step: str,
+    artifact: Artifact,
+    data_dir: Path,
+    profiles: Profiles,
+    rubricator: Rubricator,
+    options: PipelineOptions,
+) -> Component | None:
+    """Construct one component from the artifact and the data files (imports kept local so a
+    partial pipeline, e.g. `--fields exclusions`, loads only what it runs)."""
+    if step == "topic":
+        from .topic import TopicTagger
+
+        return TopicTagger(artifact.get("topic"), rubricator)
+    if step == "location":
+        from .location import LocationTagger
+
+        return LocationTagger.from_data(data_dir, geo_index=artifact.get("geo"))
+    if step == "exclusions":
+        from .exclusions import ExclusionTagger
+        from .toxicity import AbuseDetector
+
+        abuse = AbuseDetector.from_data(data_dir, artifact.get("toxicity"))
+        return ExclusionTagger.from_data(data_dir, profiles, abuse_detector=abuse)
+    if step == "importance":
+        from .importance import ImportanceTagger
+
+        return ImportanceTagger.from_data(data_dir, model=artifact.get("importance"))
+    if step == "repeats":
+        if options.history is None:
+            return None
+        from .repeats import RepeatTagger
+
+        return RepeatTagger(options.history, profiles)
+    if step == "route":
+        from .route import RouteTagger
+
+        return RouteTagger(artifact.get("route"), profiles)
+    if step == "sla":
+        from .sla import SlaTagger
+
+        return SlaTagger(profiles, clock=options.clock)
+    raise ValueError(f"expected a step from {STEP_ORDER}, got {step!r}")

@@ -1,0 +1,193 @@
+"""create_app(): the REST service and the curator pages around the one pipeline."""
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import time
+import uuid
+from contextlib import asynccontextmanager
+from typing import Any, Callable
+
+from fastapi import FastAPI
+
+from model.pipeline import Pipeline, PipelineOptions
+
+from .errors import error_body, install_error_handlers
+from .logs import request_id
+from .metrics import ServiceMetrics
+from .settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+PipelineFactory = Callable[[Settings, Any], Pipeline]
+
+
+def default_pipeline_factory(settings: Settings, history: Any) -> Pipeline:
+    options = PipelineOptions(
+        artifact_path=settings.model_path, default_region=settings.default_region, history=history
+    )
+    return Pipeline.load(options)
+
+
+def open_history(settings: Settings):
+    """The history store for repeats/incidents/alerts, or None when disabled or not available."""
+    if not settings.history_enabled:
+        return None
+    try:
+        from storage import open_store
+    except ImportError:
+        log.warning("history store not available: repeats, incidents and alerts are off")
+        return None
+    return open_store(settings.database_url, retention_days=settings.history_retention_days)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class RequestMiddleware:
+    """Request id, body-size limit, metrics and one access log line per request (pure ASGI: cheap)."""
+
+    def __init__(self, app, metrics: ServiceMetrics, max_body_bytes: int):
+        self.app = app
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        rid = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex[:16]
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = {"code": 500}
+        length = headers.get(b"content-length")
+        try:
+            if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
+                await self._too_large(send, status)
+                return
+            received = 0
+
+            async def limited_receive():
+                nonlocal received
+                message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    if received > self.max_body_bytes:
+                        raise _BodyTooLarge()
+                return message
+
+            async def send_with_id(message):
+                if message["type"] == "http.response.start":
+                    status["code"] = message["status"]
+                    message.setdefault("headers", [])
+                    message["headers"] = list(message["headers"]) + [(b"x-request-id", rid.encode())]
+                await send(message)
+
+            try:
+                await self.app(scope, limited_receive, send_with_id)
+            except _BodyTooLarge:
+                await self._too_large(send, status)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            path = getattr(route, "path", None) or "unmatched"
+            method = scope.get("method", "")
+            self.metrics.requests.labels(method, path, str(status["code"])).inc()
+            self.metrics.latency.labels(method, path).observe(elapsed)
+            log.info(
+                "%s %s %s", method, path, status["code"],
+                extra={"method": method, "path": path, "status": status["code"],
+                       "duration_ms": round(elapsed * 1000, 2)},
+            )
+            request_id.reset(token)
+
+    async def _too_large(self, send, status) -> None:
+        status["code"] = 413
+        body = json.dumps(error_body(
+            "payload_too_large", f"expected a body of at most {self.max_body_bytes} bytes, got more"
+        )).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def create_app(
+    settings: Settings | None = None,
+    pipeline_factory: PipelineFactory = default_pipeline_factory,
+) -> FastAPI:
+    settings = settings or get_settings()
+    metrics = ServiceMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        started = time.perf_counter()
+        app.state.store = open_history(settings)
+        pipeline = pipeline_factory(settings, app.state.store)
+        pipeline.timer = metrics.step_timer
+        app.state.pipeline = pipeline
+        metrics.model_info.labels(pipeline.model_version).set(1)
+        metrics.ready.set(1)
+        app.state.ready = True
+        log.info("model %s loaded in %.2f s; steps: %s", pipeline.model_version,
+                 time.perf_counter() - started, " → ".join(pipeline.steps))
+        try:
+            yield
+        finally:
+            app.state.ready = False
+            metrics.ready.set(0)
+            store = app.state.store
+            if store is not None and hasattr(store, "close"):
+                store.close()
+            log.info("service stopped")
+
+    app = FastAPI(
+        title="otklik",
+        version=__import__("otklik").__version__,
+        description=(
+            "Tagging of citizens' posts for the regional incident workflow: topic, location, importance, "
+            "exclusions, repeats, route and SLA deadline. Errors are JSON {\"error\": {code, message, field}}."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.tokens = settings.tokens()
+    app.state.metrics = metrics
+    app.state.ready = False
+    app.state.pipeline = None
+    app.state.store = None
+    install_error_handlers(app)
+
+    from .routes import classify, health, profiles
+
+    app.include_router(health.router)
+    app.include_router(classify.router)
+    app.include_router(profiles.router)
+    _include_optional(app, "service.routes.history")
+    _include_optional(app, "service.web")
+    app.add_middleware(RequestMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
+    return app
+
+
+def _include_optional(app: FastAPI, module: str) -> None:
+    """Routers of areas that may be switched off (history needs the store; web the templates)."""
+    import importlib
+
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            return
+        raise
+    app.include_router(mod.router)

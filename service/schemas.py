@@ -1,0 +1,229 @@
+"""API models: validate input exactly as CONTRACT.md says, and describe output for OpenAPI.
+
+The same `PostIn` validates REST bodies and batch rows, so both give the same reasons.
+Records (model.records) are built from these; no pydantic type goes past this module.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+)
+
+from model.errors import InputError
+from model.records import SOURCES, Engagement, Geo, Post
+
+MAX_TEXT_CHARS = 20_000
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError("expected an ISO 8601 datetime with an offset (e.g. 2026-11-23T10:00:00+03:00), got one without")
+    return value
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+NonNegative = Annotated[StrictInt, Field(ge=0, le=10**12)]
+
+
+class EngagementIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    likes: NonNegative | None = None
+    comments: NonNegative | None = None
+    reposts: NonNegative | None = None
+    views: NonNegative | None = None
+
+
+class GeoIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    lat: Annotated[StrictFloat | StrictInt, Field(ge=-90, le=90)]
+    lon: Annotated[StrictFloat | StrictInt, Field(ge=-180, le=180)]
+
+
+class PostIn(BaseModel):
+    """A post as CONTRACT.md defines it. Unknown fields are ignored."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "vk-1",
+                    "text": "Третий день нет горячей воды на ул. Ленина 5, управляйка трубку не берёт",
+                    "created_at": "2026-11-23T09:15:00+06:00",
+                    "source": "vk",
+                    "region": "omsk",
+                }
+            ]
+        },
+    )
+
+    id: Annotated[StrictStr, Field(min_length=1, max_length=256)]
+    text: StrictStr
+    author_id: Annotated[StrictStr, Field(max_length=256)] | None = None
+    created_at: AwareDatetime | None = None
+    detected_at: AwareDatetime | None = None
+    source: Literal[SOURCES] | None = None  # type: ignore[valid-type]
+    url: Annotated[StrictStr, Field(max_length=4096)] | None = None
+    region: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
+    engagement: EngagementIn | None = None
+    geo: GeoIn | None = None
+    address: Annotated[StrictStr, Field(max_length=2000)] | None = None
+    answered_at: AwareDatetime | None = None
+
+    @field_validator("text")
+    @classmethod
+    def _text_length(cls, value: str) -> str:
+        trimmed = value.strip()
+        if not trimmed:
+            raise ValueError("expected 1..20000 characters after trimming, got an empty text")
+        if len(trimmed) > MAX_TEXT_CHARS:
+            raise ValueError(f"expected 1..{MAX_TEXT_CHARS} characters after trimming, got {len(trimmed)}")
+        return value
+
+    def to_record(self) -> Post:
+        return Post(
+            id=self.id,
+            text=self.text,
+            author_id=self.author_id,
+            created_at=self.created_at,
+            detected_at=self.detected_at,
+            source=self.source,
+            url=self.url,
+            region=self.region,
+            engagement=Engagement(**self.engagement.model_dump()) if self.engagement else None,
+            geo=Geo(float(self.geo.lat), float(self.geo.lon)) if self.geo else None,
+            address=self.address,
+            answered_at=self.answered_at,
+        )
+
+
+def post_from_mapping(raw: Any) -> Post:
+    """Validate one post given as a mapping (a batch row, a REST batch item).
+
+    Raises InputError naming the first offending field and the reason.
+    """
+    if not isinstance(raw, dict):
+        raise InputError("post", f"expected a JSON object, got {type(raw).__name__}")
+    try:
+        return PostIn.model_validate(raw).to_record()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = [str(p) for p in err.get("loc", ())]
+        field = ".".join(loc) or "post"
+        msg = "field required" if err.get("type") == "missing" else err.get("msg", "invalid value")
+        msg = msg.removeprefix("Value error, ")
+        raise InputError(field, msg) from None
+
+
+class BatchIn(BaseModel):
+    # items are validated one by one in the route, so one bad post gives an error item, not a 422
+    posts: list[dict[str, Any]] = Field(..., description="posts as in POST /v1/classify")
+
+
+# ---------------------------------------------------------------- output (OpenAPI description)
+
+
+class SpanOut(BaseModel):
+    start: int
+    end: int
+    text: str
+
+
+class TopicAlternativeOut(BaseModel):
+    name: str
+    group: str
+    score: float
+
+
+class TopicOut(BaseModel):
+    name: str
+    group: str
+    score: float
+    alternatives: list[TopicAlternativeOut] = []
+    group_score: float | None = None
+    urgent: bool = False
+
+
+class LocationOut(BaseModel):
+    municipality: str | None = None
+    district: str | None = None
+    settlement: str | None = None
+    street: str | None = None
+    house: str | None = None
+    mentions: list[SpanOut] = []
+    source: str | None = None
+
+
+class ImportanceOut(BaseModel):
+    level: Literal["normal", "high"]
+    score: float
+    reasons: list[str] = []
+
+
+class ExclusionOut(BaseModel):
+    reason: str
+    score: float
+    applies: bool
+    evidence: list[SpanOut] = []
+
+
+class ExecutorOut(BaseModel):
+    name: str
+    role: str
+    score: float
+
+
+class RouteOut(BaseModel):
+    executors: list[ExecutorOut] = []
+    needs_review: bool
+
+
+class SlaOut(BaseModel):
+    profile: str
+    shortened: bool
+    priority: bool
+    detected_at: datetime
+    deadline: datetime
+    milestones: dict[str, datetime] = {}
+    notes: list[str] = []
+
+
+class TaggingOut(BaseModel):
+    id: str
+    topic: TopicOut | None = None
+    location: LocationOut | None = None
+    importance: ImportanceOut | None = None
+    exclusions: list[ExclusionOut] = []
+    actionable: bool
+    repeat_of: list[str] = []
+    new_arguments: bool | None = None
+    route: RouteOut | None = None
+    sla: SlaOut | None = None
+    model_version: str
+    region: str | None = None
+    incident_id: str | None = None
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+class BatchOut(BaseModel):
+    results: list[TaggingOut | ErrorOut]

@@ -1,0 +1,67 @@
+"""The service's one settings class (environment variables with the OTKLIK_ prefix, or .env)."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from model.paths import DEFAULT_ARTIFACT
+
+ROLES = ("monitoring", "curator", "admin")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OTKLIK_", env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64)
+    # comma-separated token:role pairs; empty = no auth, loopback only
+    api_tokens: str = ""
+    database_url: str = "sqlite:///otklik.db"
+    default_region: str = "omsk"
+    model_path: Path = DEFAULT_ARTIFACT
+    # limits (documented in the README; 413/422 beyond them)
+    max_text_chars: int = 20_000
+    max_batch_posts: int = 1_000
+    max_body_bytes: int = 16 * 1024 * 1024
+    # personal data (post texts, author ids) is not logged unless this is set
+    log_personal_data: bool = False
+    log_json: bool = True
+    # history retention for repeats/incidents (days); texts are never stored
+    history_retention_days: int = Field(365, ge=1)
+    history_enabled: bool = True
+
+    @field_validator("api_tokens")
+    @classmethod
+    def _check_tokens(cls, value: str) -> str:
+        parse_tokens(value)  # raises ValueError with the offending pair
+        return value
+
+    def tokens(self) -> dict[str, str]:
+        return parse_tokens(self.api_tokens)
+
+    @property
+    def auth_enabled(self) -> bool:
+        return bool(self.tokens())
+
+
+def parse_tokens(value: str) -> dict[str, str]:
+    tokens: dict[str, str] = {}
+    for n, pair in enumerate(p.strip() for p in value.split(",")):
+        if not pair:
+            continue
+        token, sep, role = pair.rpartition(":")
+        if not sep or not token:
+            raise ValueError(f"OTKLIK_API_TOKENS item {n + 1}: expected token:role, got a value without ':'")
+        if role not in ROLES:
+            raise ValueError(f"OTKLIK_API_TOKENS item {n + 1}: expected role in {ROLES}, got {role!r}")
+        tokens[token] = role
+    return tokens
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
