@@ -50,6 +50,10 @@ class TagOptions:
     workers: int = 1
     chunk_size: int = 1000
     assume_tz: str | None = None  # time zone for datetimes without an offset (else they are bad rows)
+    # history for repeats and incidents: "memory" (fast; starts empty, so a resumed job does not see
+    # the posts of the chunks done before the kill), or a SQLite path / SQLAlchemy URL (persistent,
+    # slower); None = without them. Repeats depend on the order of posts: one process only.
+    history: str | None = None
     artifact_path: Path = DEFAULT_ARTIFACT
     data_dir: Path = DATA_DIR
     default_region: str = "omsk"
@@ -181,7 +185,7 @@ def tag_chunk(pipeline: Pipeline, index: int, rows: list[Row], options: TagOptio
 _worker_pipeline: Pipeline | None = None  # one per worker process, loaded once by the initializer
 
 
-def _pipeline_options(options: TagOptions) -> PipelineOptions:
+def _pipeline_options(options: TagOptions, history: Any = None) -> PipelineOptions:
     steps = None
     if options.fields:
         steps = [f for f in options.fields if f in STEP_ORDER]
@@ -190,6 +194,7 @@ def _pipeline_options(options: TagOptions) -> PipelineOptions:
         data_dir=options.data_dir,
         default_region=options.default_region,
         steps=steps,
+        history=history,
     )
 
 
@@ -219,6 +224,7 @@ def fingerprint(options: TagOptions, model_version: str) -> str:
         "fields": sorted(options.fields) if options.fields else None,
         "chunk_size": options.chunk_size,
         "assume_tz": options.assume_tz,
+        "history": options.history,
         "model_version": model_version,
         "output_format": options.output.suffix if options.output else None,
         "version": CHECKPOINT_VERSION,
@@ -357,7 +363,22 @@ def run_tag(options: TagOptions, stdout: TextIO | None = None) -> Summary:
         profiles = Profiles.load(options.data_dir / "profiles", default=options.default_region)
         if options.region not in profiles:
             raise InputError("--region", f"expected one of {', '.join(profiles.ids())}, got {options.region!r}")
-    pipeline = Pipeline.load(_pipeline_options(options)) if options.workers == 1 else None
+    if options.history and options.workers > 1:
+        raise OtklikError("--history: repeats depend on the order of posts, so expected --workers 1 with it, "
+                          f"got --workers {options.workers}")
+    history = None
+    if options.history == "memory":
+        import gc
+
+        from model.history import MemoryHistoryStore
+
+        history = MemoryHistoryStore()
+        gc.freeze()  # a big in-memory history makes full GC passes long: keep the loaded objects out of them
+    elif options.history:
+        from storage import open_store
+
+        history = open_store(options.history)
+    pipeline = Pipeline.load(_pipeline_options(options, history)) if options.workers == 1 else None
     model_version = pipeline.model_version if pipeline else _artifact_version(options.artifact_path)
 
     if options.output is None:

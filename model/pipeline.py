@@ -2,7 +2,10 @@
 
 Steps run in a fixed, visible order (`Pipeline.steps`):
 
-    normalize → topic → location → exclusions → importance → repeats → route → sla
+    normalize → topic → location → exclusions → incidents → importance → repeats → route → sla
+
+`incidents` and `repeats` need the history store; without one (PipelineOptions.history=None) they
+are left out. `incidents` runs before `importance` because many posts on one issue raise it.
 
 Normalization happens when a `Doc` is made; every other step is a component with
 `predict(docs)` / `set_annotations(docs, preds)` / `__call__(docs)`. Batch calls pass many docs
@@ -28,7 +31,7 @@ from .rubricator import Rubricator, load_rubricator
 
 log = logging.getLogger(__name__)
 
-STEP_ORDER = ("topic", "location", "exclusions", "importance", "repeats", "route", "sla")
+STEP_ORDER = ("topic", "location", "exclusions", "incidents", "importance", "repeats", "route", "sla")
 
 # A callback told how long each step took: (step name, seconds, number of docs).
 StepTimer = Callable[[str, float, int], None]
@@ -56,6 +59,7 @@ _NEEDS = {
     "topic": (),
     "location": (),
     "exclusions": ("topic",),
+    "incidents": ("topic", "location"),
     "importance": ("topic", "location"),
     "repeats": ("topic", "location", "exclusions"),
     "route": ("topic", "location"),
@@ -107,8 +111,9 @@ class Pipeline:
         profiles = Profiles.load(data_dir / "profiles", default=options.default_region)
         rubricator = load_rubricator(data_dir / "rubricator" / "rubricator.yaml")
         steps = _closure(options.steps or STEP_ORDER)
+        shared: dict[str, Any] = {}
         components = [
-            _build(step, artifact, data_dir, profiles, rubricator, options)
+            _build(step, artifact, data_dir, profiles, rubricator, options, shared)
             for step in steps
         ]
         components = [c for c in components if c is not None]
@@ -150,6 +155,7 @@ def _build(
     profiles: Profiles,
     rubricator: Rubricator,
     options: PipelineOptions,
+    shared: dict[str, Any],
 ) -> Component | None:
     """Construct one component from the artifact and the data files (imports kept local so a
     partial pipeline, e.g. `--fields exclusions`, loads only what it runs)."""
@@ -171,12 +177,20 @@ def _build(
         from .importance import ImportanceTagger
 
         return ImportanceTagger.from_data(data_dir, model=artifact.get("importance"))
-    if step == "repeats":
+    if step in ("incidents", "repeats"):
         if options.history is None:
             return None
+        from .fingerprint import Fingerprinter
+
+        # one fingerprinter for both: the MinHash of a doc is computed once and cached on the doc
+        fingerprinter = shared.setdefault("fingerprinter", Fingerprinter())
+        if step == "incidents":
+            from .incidents import IncidentTagger
+
+            return IncidentTagger(options.history, fingerprinter=fingerprinter, clock=options.clock)
         from .repeats import RepeatTagger
 
-        return RepeatTagger(options.history, profiles)
+        return RepeatTagger(options.history, profiles, fingerprinter=fingerprinter, clock=options.clock)
     if step == "route":
         from .route import RouteTagger
 

@@ -85,6 +85,7 @@ def tag(
     assume_tz: Annotated[Optional[str], typer.Option(help="time zone for datetimes without an offset (else such rows are bad rows)")] = None,
     engine: Annotated[str, typer.Option(help="local (processes) or dask (a Dask distributed cluster)")] = "local",
     scheduler: Annotated[Optional[str], typer.Option(help="with --engine dask: tcp://HOST:PORT (default: a LocalCluster)")] = None,
+    history: Annotated[Optional[str], typer.Option(help="history for repeats and incidents: "memory", a SQLite file or a SQLAlchemy URL (one worker)")] = None,
     model_path: Annotated[Optional[Path], typer.Option(help="model artifact (default: the bundled one)")] = None,
     default_region: Annotated[str, typer.Option(help="profile for posts without region when --region is not given")] = "omsk",
 ) -> None:
@@ -103,6 +104,7 @@ def tag(
         workers=workers,
         chunk_size=chunk_size,
         assume_tz=assume_tz,
+        history=history,
         artifact_path=model_path or DEFAULT_ARTIFACT,
         default_region=default_region,
     )
@@ -135,21 +137,44 @@ def train(
     seed: Annotated[int, typer.Option(help="random seed")] = 13,
     feedback: Annotated[Optional[Path], typer.Option(help="curator corrections (otklik export-feedback) to add")] = None,
 ) -> None:
-    """Train the model from ../shared/data and the project's own data; write the artifact."""
+    """Train the model from ../shared/data and the project's own data; write the artifact.
+
+    With --feedback, the curators' corrections are added to the training rows, and the report shows
+    how the old and the new model agree with the curators on those posts.
+    """
+    import shutil
+    import tempfile
+
+    from model.errors import OtklikError
     from model.paths import DEFAULT_ARTIFACT, SHARED_DATA_DIR
     from training.train import run_train
 
-    kwargs = {}
-    if feedback is not None:
-        kwargs["feedback"] = feedback
-    artifact = run_train(
-        shared_data or SHARED_DATA_DIR,
-        out or DEFAULT_ARTIFACT,
-        only=[o.strip() for o in only.split(",")] if only else None,
-        seed=seed,
-        **kwargs,
-    )
-    typer.echo(f"otklik train: wrote {getattr(artifact, 'path', out or DEFAULT_ARTIFACT)}", err=True)
+    target = out or DEFAULT_ARTIFACT
+    before = None
+    if feedback is not None and (target / "meta.json").is_file():
+        before = Path(tempfile.mkdtemp(prefix="otklik-before-")) / "artifact"
+        shutil.copytree(target, before)
+    try:
+        artifact = run_train(
+            shared_data or SHARED_DATA_DIR,
+            target,
+            only=[o.strip() for o in only.split(",")] if only else None,
+            seed=seed,
+            feedback=feedback,
+        )
+        typer.echo(f"otklik train: wrote {artifact.path} ({artifact.version})", err=True)
+        if before is not None:
+            from training.feedback import evaluate_feedback
+
+            ev = evaluate_feedback(before, target, feedback, report=Path("reports"))
+            typer.echo(f"otklik train: agreement with the curators' topics on their corrections "
+                       f"{ev.before_topic:.3f} → {ev.after_topic:.3f} (groups {ev.before_group:.3f} → "
+                       f"{ev.after_group:.3f}, n={ev.n}); report in reports/", err=True)
+    except (OtklikError, OSError) as exc:
+        _fail(str(exc), code=1)
+    finally:
+        if before is not None:
+            shutil.rmtree(before.parent, ignore_errors=True)
 
 
 @app.command()
@@ -163,6 +188,35 @@ def evaluate(
     from training.evaluate import run_evaluate
 
     run_evaluate(data, model_path or DEFAULT_ARTIFACT, report)
+
+
+@app.command("hash-password")
+def hash_password(
+    iterations: Annotated[int, typer.Option(help="PBKDF2-SHA256 iterations")] = 600_000,
+) -> None:
+    """Print a password hash for OTKLIK_CURATORS (login:HASH:role, roles curator or admin)."""
+    from service.web.auth import hash_password_command
+
+    password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    typer.echo(hash_password_command(password, iterations=iterations))
+
+
+@app.command("export-feedback")
+def export_feedback(
+    out: Annotated[Path, typer.Option("--out", help="JSONL file for the curators' corrections")],
+    database_url: Annotated[Optional[str], typer.Option(help="SQLAlchemy URL (default OTKLIK_DATABASE_URL)")] = None,
+    include_accepted: Annotated[bool, typer.Option(help="also posts whose suggestion was accepted as it was")] = False,
+) -> None:
+    """Export the curators' corrections as training data (for `otklik train --feedback FILE`)."""
+    from model.errors import OtklikError
+    from service.settings import get_settings
+    from training.feedback import export_feedback as run_export
+
+    try:
+        n = run_export(database_url or get_settings().database_url, out, include_accepted=include_accepted)
+    except (OtklikError, OSError) as exc:
+        _fail(str(exc), code=1)
+    typer.echo(f"otklik export-feedback: {n} posts written to {out}", err=True)
 
 
 def main() -> None:

@@ -31,15 +31,21 @@ def default_pipeline_factory(settings: Settings, history: Any) -> Pipeline:
 
 
 def open_history(settings: Settings):
-    """The history store for repeats/incidents/alerts, or None when disabled or not available."""
+    """The history store for repeats/incidents/alerts, or None when switched off in the settings."""
     if not settings.history_enabled:
         return None
-    try:
-        from storage import open_store
-    except ImportError:
-        log.warning("history store not available: repeats, incidents and alerts are off")
-        return None
-    return open_store(settings.database_url, retention_days=settings.history_retention_days)
+    from storage import open_store
+
+    store = open_store(settings.database_url, retention_days=settings.history_retention_days)
+    store.purge_expired()  # retention: at every start (and daily by the operator's cron, see README)
+    return store
+
+
+def open_review(settings: Settings):
+    """The curators' review queue (storage/review.py)."""
+    from .web.store import open_review as _open
+
+    return _open(settings)
 
 
 def is_loopback(host: str) -> bool:
@@ -134,6 +140,7 @@ def create_app(
     async def lifespan(app: FastAPI):
         started = time.perf_counter()
         app.state.store = open_history(settings)
+        app.state.review = open_review(settings)
         pipeline = pipeline_factory(settings, app.state.store)
         pipeline.timer = metrics.step_timer
         app.state.pipeline = pipeline
@@ -150,6 +157,8 @@ def create_app(
             store = app.state.store
             if store is not None and hasattr(store, "close"):
                 store.close()
+            if app.state.review is not None:
+                app.state.review.close()
             log.info("service stopped")
 
     app = FastAPI(
@@ -167,27 +176,46 @@ def create_app(
     app.state.ready = False
     app.state.pipeline = None
     app.state.store = None
+    app.state.review = None
     install_error_handlers(app)
 
-    from .routes import classify, health, profiles
+    from . import web
+    from .routes import classify, health, history, profiles
 
     app.include_router(health.router)
     app.include_router(classify.router)
     app.include_router(profiles.router)
-    _include_optional(app, "service.routes.history")
-    _include_optional(app, "service.web")
+    app.include_router(history.router)
+    app.include_router(web.router)
     app.add_middleware(RequestMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
+    _document_regions(app, settings)
     return app
 
 
-def _include_optional(app: FastAPI, module: str) -> None:
-    """Routers of areas that may be switched off (history needs the store; web the templates)."""
-    import importlib
+def _document_regions(app: FastAPI, settings: Settings) -> None:
+    """Put the known profile ids into the OpenAPI description of every `region` field, so callers
+    (and schemathesis) see which values are valid; the list comes from the profile data files."""
+    from model.profiles import Profiles
 
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            return
-        raise
-    app.include_router(mod.router)
+    ids = Profiles.load(default=settings.default_region).ids()
+    region_schema = {"anyOf": [{"type": "string", "enum": ids}, {"type": "null"}],
+                     "description": f"regulation profile id (default {settings.default_region})"}
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        post = schema.get("components", {}).get("schemas", {}).get("PostIn", {})
+        if "region" in post.get("properties", {}):
+            post["properties"]["region"] = dict(region_schema)
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                for param in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                    if param.get("name") == "region":
+                        param["schema"] = dict(region_schema)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi
+

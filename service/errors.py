@@ -60,6 +60,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
+        if exc.status_code == 400:
+            # FastAPI answers 400 for a body it cannot decode; for callers it is one more invalid input
+            return JSONResponse(error_body("invalid_input", f"body: expected a UTF-8 JSON body, got one that "
+                                           f"cannot be parsed ({exc.detail})", "body"), status_code=422)
         code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
                 413: "payload_too_large"}.get(exc.status_code, "http_error")
         headers = getattr(exc, "headers", None)

@@ -10,12 +10,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     BaseModel,
     ConfigDict,
     Field,
-    StrictFloat,
     StrictInt,
     StrictStr,
+    WithJsonSchema,
     ValidationError,
     field_validator,
 )
@@ -26,13 +27,34 @@ from model.records import SOURCES, Engagement, Geo, Post
 MAX_TEXT_CHARS = 20_000
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise ValueError("expected an ISO 8601 datetime with an offset (e.g. 2026-11-23T10:00:00+03:00), got one without")
+def _not_a_number(value: Any) -> Any:
+    # pydantic would read a number as a Unix time; the contract says ISO 8601 with an offset
+    if isinstance(value, (int, float)) and not isinstance(value, datetime):
+        raise ValueError(f"expected an ISO 8601 datetime with an offset, got a number ({value!r})")
     return value
 
 
-AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+# Posts of social networks exist from the 2000s; far-off years are typos and break time-zone math
+MIN_YEAR, MAX_YEAR = 2000, 2099
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return value
+    if value.tzinfo is None:
+        raise ValueError("expected an ISO 8601 datetime with an offset (e.g. 2026-11-23T10:00:00+03:00), got one without")
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"expected a datetime in the years {MIN_YEAR}..{MAX_YEAR}, got the year {value.year}")
+    return value
+
+
+AwareDatetime = Annotated[
+    datetime,
+    BeforeValidator(_not_a_number),
+    AfterValidator(_aware),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": "^20[0-9]{2}-",
+                    "description": f"ISO 8601 with an offset, years {MIN_YEAR}..{MAX_YEAR}"}),
+]
 NonNegative = Annotated[StrictInt, Field(ge=0, le=10**12)]
 
 
@@ -44,10 +66,16 @@ class EngagementIn(BaseModel):
     views: NonNegative | None = None
 
 
+def _json_number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"expected a number, got {type(value).__name__}")
+    return value
+
+
 class GeoIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    lat: Annotated[StrictFloat | StrictInt, Field(ge=-90, le=90)]
-    lon: Annotated[StrictFloat | StrictInt, Field(ge=-180, le=180)]
+    lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False), BeforeValidator(_json_number)]
+    lon: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False), BeforeValidator(_json_number)]
 
 
 class PostIn(BaseModel):
@@ -69,7 +97,10 @@ class PostIn(BaseModel):
     )
 
     id: Annotated[StrictStr, Field(min_length=1, max_length=256)]
-    text: StrictStr
+    # at least one non-space character; at most 20000 characters after trimming (checked below)
+    # (the pattern is documented for callers; the validator below gives the clearer message)
+    text: Annotated[StrictStr, Field(min_length=1, description="the post as published; 1..20000 characters "
+                                     "after trimming", json_schema_extra={"pattern": r"\S"})]
     author_id: Annotated[StrictStr, Field(max_length=256)] | None = None
     created_at: AwareDatetime | None = None
     detected_at: AwareDatetime | None = None
@@ -128,7 +159,13 @@ def post_from_mapping(raw: Any) -> Post:
 
 class BatchIn(BaseModel):
     # items are validated one by one in the route, so one bad post gives an error item, not a 422
-    posts: list[dict[str, Any]] = Field(..., description="posts as in POST /v1/classify")
+    posts: list[Any] = Field(
+        ...,
+        description=(
+            "posts as in POST /v1/classify (schema PostIn), at most OTKLIK_MAX_BATCH_POSTS; each item is "
+            "validated on its own, so a bad item gives an error item in its place, not a failed batch"
+        ),
+    )
 
 
 # ---------------------------------------------------------------- output (OpenAPI description)

@@ -5,6 +5,7 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
+from sqlalchemy.exc import SQLAlchemyError
 
 from model.errors import InputError
 from model.pipeline import Pipeline
@@ -25,6 +26,17 @@ ERRORS = {
 }
 
 
+def _enqueue(request: Request, docs, taggings) -> None:
+    """Put tagged posts in the curators' review queue; a queue failure never fails the answer."""
+    review = getattr(request.app.state, "review", None)
+    if review is None or not docs:
+        return
+    try:
+        review.enqueue_many([(d.post, t) for d, t in zip(docs, taggings)])
+    except SQLAlchemyError:
+        log.exception("review queue: could not enqueue %d posts", len(docs))
+
+
 def _pipeline(request: Request) -> Pipeline:
     pipeline = request.app.state.pipeline
     if pipeline is None or not request.app.state.ready:
@@ -38,7 +50,9 @@ def classify(post: PostIn, request: Request, role: MonitoringRole) -> dict[str, 
     doc = pipeline.make_doc(post.to_record())  # InputError (unknown region) → 422
     pipeline.run([doc])
     request.app.state.metrics.posts.inc()
-    return doc.to_tagging(pipeline.model_version).as_json()
+    tagging = doc.to_tagging(pipeline.model_version)
+    _enqueue(request, [doc], [tagging])
+    return tagging.as_json()
 
 
 @router.post("/classify/batch", response_model=BatchOut, responses=ERRORS,
@@ -61,7 +75,9 @@ def classify_batch(batch: BatchIn, request: Request, role: MonitoringRole) -> di
             results[i] = error_body("invalid_input", f"{field}: {exc.message}", field)
             metrics.post_errors.labels(exc.field).inc()
     pipeline.run(docs)
-    for i, doc in zip(where, docs):
-        results[i] = doc.to_tagging(pipeline.model_version).as_json()
+    taggings = [doc.to_tagging(pipeline.model_version) for doc in docs]
+    for i, tagging in zip(where, taggings):
+        results[i] = tagging.as_json()
+    _enqueue(request, docs, taggings)
     metrics.posts.inc(len(docs))
     return {"results": results}

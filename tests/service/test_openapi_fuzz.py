@@ -1,23 +1,25 @@
-"""Schemathesis against the service's own OpenAPI: no 5xx and no schema violations."""
-import pytest
+"""Schemathesis against the service's own OpenAPI: no 5xx and no schema violations.
+
+The service runs with a token configured, as in production, so the auth checks are exercised too.
+The app (and its lifespan, which loads the real pipeline) starts when this module is collected:
+schemathesis needs the schema to generate one test per operation.
+"""
+import tempfile
+from pathlib import Path
+
 import schemathesis
 from hypothesis import HealthCheck, settings
 
 from service.app import create_app
 from service.settings import Settings
 
-
-@pytest.fixture(scope="module")
-def api_schema(tmp_path_factory):
-    db = tmp_path_factory.mktemp("fuzz") / "otklik.db"
-    app = create_app(Settings(database_url=f"sqlite:///{db}", max_batch_posts=50))
-    return schemathesis.openapi.from_asgi("/openapi.json", app)
-
-
-schema = schemathesis.pytest.from_fixture("api_schema")
+_db = Path(tempfile.mkdtemp(prefix="otklik-fuzz-")) / "otklik.db"
+TOKEN = "fuzz-admin-token"
+app = create_app(Settings(database_url=f"sqlite:///{_db}", max_batch_posts=50, api_tokens=f"{TOKEN}:admin"))
+schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
 @schema.parametrize()
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_openapi(case):
-    case.call_and_validate()
+    case.call_and_validate(headers={"Authorization": f"Bearer {TOKEN}"})

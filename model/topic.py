@@ -1,0 +1,234 @@
+"""Topic and topic-group classification against the incident rubricator.
+
+Two levels, so that a post's topic always belongs to its group:
+- a group model: P(group | text) over the rubricator groups that have training data;
+- per group, a topic model: P(topic | group, text) over that group's topics with training data.
+A topic's score is P(group) * P(topic | group). Both levels are pruned, temperature-calibrated
+linear models over hashed char n-grams + lemma n-grams (`model.linear`); both levels' weights are
+stacked, so a batch is one sparse matrix product. `doc.topic` is None only when the text has no letters at all.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from .doc import Doc
+from .errors import ArtifactError
+from .linear import LinearScorer, TextFeaturizer, fit_temperature, softmax
+from .records import Topic, TopicAlternative
+from .rubricator import Rubricator
+
+# The subject of a post is stated early; long tails are addresses and signatures. The cap keeps
+# feature extraction fast and is applied identically in training (training.appeals.clean_text).
+MAX_CHARS = 1000
+
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def model_text(lower: str) -> str:
+    """What the topic and route models read: `Text.lower`, capped."""
+    return lower[:MAX_CHARS]
+
+
+def has_subject(lower: str) -> bool:
+    return bool(_LETTER.search(lower))
+
+
+class TopicModel(BaseEstimator):
+    """Group model + per-group topic models over shared text features (see the module docstring)."""
+
+    def __init__(self, group_C: float = 0.5, topic_C: float = 0.5, keep: int = 3000, char_bits: int = 18,
+                 word_bits: int = 18, informal_weight: float = 0.0, informal_C: float = 1.0, random_state: int = 13):
+        self.group_C = group_C
+        self.topic_C = topic_C
+        self.informal_weight = informal_weight
+        self.informal_C = informal_C
+        self.keep = keep
+        self.char_bits = char_bits
+        self.word_bits = word_bits
+        self.random_state = random_state
+
+    def fit(self, texts: list[str], topics: list[str], groups: list[str], sample_weight=None,
+            informal=None) -> "TopicModel":
+        """`informal`: a boolean mask of the hand-written (social-network style) rows. With
+        `informal_weight` > 0, a second group model fitted on those rows only is added to the group
+        model's decision (weights summed, so inference costs nothing extra): in the groups the
+        portals cover, thousands of portal rows otherwise outvote the informal wording."""
+        texts, topics, groups = list(texts), np.asarray(topics, dtype=object), np.asarray(groups, dtype=object)
+        if not (len(texts) == len(topics) == len(groups)):
+            raise ValueError(f"expected texts, topics and groups of one length, got {len(texts)}, {len(topics)}, {len(groups)}")
+        w = np.ones(len(texts)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        self.featurizer_ = TextFeaturizer(char_bits=self.char_bits, word_bits=self.word_bits).fit(texts)
+        X = self.featurizer_.transform(texts)
+        self.group_model_ = LinearScorer(C=self.group_C, keep=self.keep, random_state=self.random_state)
+        self.group_model_.fit(X, groups, sample_weight=w)
+        self.groups_ = list(self.group_model_.classes_)
+        if informal is not None and self.informal_weight > 0:
+            self._add_informal_model(X, groups, np.asarray(informal, dtype=bool))
+        rows, intercepts, names, slices, temps = [], [], [], {}, {}
+        for g in self.groups_:
+            mask = groups == g
+            own = sorted(set(topics[mask].tolist()))
+            start = len(names)
+            if len(own) == 1:
+                rows.append(sp.csr_matrix((1, X.shape[1]), dtype=np.float32))
+                intercepts.append(np.zeros(1, dtype=np.float32))
+            else:
+                m = LinearScorer(C=self.topic_C, keep=self.keep, random_state=self.random_state)
+                m.fit(X[mask], topics[mask], sample_weight=w[mask])
+                own = list(m.classes_)
+                rows.append(m.coef_)
+                intercepts.append(m.intercept_)
+            names += own
+            slices[g] = (start, len(names))
+            temps[g] = 1.0
+        self.topics_ = names
+        self.topic_group_ = [g for g in self.groups_ for _ in range(*slices[g])]
+        self.topic_coef_ = sp.vstack(rows, format="csr", dtype=np.float32)
+        self.topic_intercept_ = np.concatenate(intercepts).astype(np.float32)
+        self.topic_slices_ = slices
+        self.topic_temperature_ = temps
+        return self
+
+    def _add_informal_model(self, X: sp.csr_matrix, groups: np.ndarray, informal: np.ndarray) -> None:
+        if len(informal) != X.shape[0]:
+            raise ValueError(f"informal: expected a mask of {X.shape[0]} rows, got {len(informal)}")
+        if len(set(groups[informal].tolist())) < 2:
+            return
+        own = LinearScorer(C=self.informal_C, keep=self.keep, random_state=self.random_state)
+        own.fit(X[informal], groups[informal])
+        index = {g: i for i, g in enumerate(own.classes_)}
+        rows = [index.get(g) for g in self.groups_]
+        # a group without informal rows gets the "not this class" margin of a hinge model
+        coef = sp.vstack([own.coef_[i] if i is not None else sp.csr_matrix((1, X.shape[1]), dtype=np.float32)
+                          for i in rows], format="csr")
+        intercept = np.array([own.intercept_[i] if i is not None else -1.0 for i in rows], dtype=np.float32)
+        g = self.group_model_
+        g.coef_ = (g.coef_ + self.informal_weight * coef).astype(np.float32).tocsr()
+        g.intercept_ = (g.intercept_ + self.informal_weight * intercept).astype(np.float32)
+        g.__dict__.pop("_coef_t", None)
+
+    def calibrate(self, texts: list[str], topics: list[str], groups: list[str], sample_weight=None) -> "TopicModel":
+        """Fit the temperatures on held-out rows: one for the group level, one per group for topics."""
+        check_is_fitted(self, "group_model_")
+        X = self.featurizer_.transform(list(texts))
+        topics, groups = np.asarray(topics, dtype=object), np.asarray(groups, dtype=object)
+        w = np.ones(len(topics)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        self.group_model_.calibrate(X, groups, w)
+        D = self._topic_decisions(X)
+        for g, (a, b) in self.topic_slices_.items():
+            mask = groups == g
+            if b - a > 1 and mask.sum() >= 10:
+                classes = np.array(self.topics_[a:b], dtype=object)
+                self.topic_temperature_[g] = fit_temperature(D[mask][:, a:b], classes, topics[mask], w[mask])
+        return self
+
+    def __getstate__(self) -> dict:
+        state = dict(super().__getstate__())
+        state.pop("_stacked_t", None)  # derived at first use
+        return state
+
+    def _decisions(self, X: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+        """Group and topic decision values from ONE sparse product (features × all classes, CSR)."""
+        if getattr(self, "_stacked_t", None) is None:
+            self._stacked_t = sp.vstack([self.group_model_.coef_, self.topic_coef_], format="csr").T.tocsr()
+        D = (X @ self._stacked_t).toarray()
+        n_groups = len(self.groups_)
+        return D[:, :n_groups] + self.group_model_.intercept_, D[:, n_groups:] + self.topic_intercept_
+
+    def _topic_decisions(self, X: sp.csr_matrix) -> np.ndarray:
+        return self._decisions(X)[1]
+
+    def predict_proba(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(P(group) n×G in `groups_` order, P(topic) n×T joint, in `topics_` order)."""
+        check_is_fitted(self, "group_model_")
+        X = self.featurizer_.transform(list(texts))
+        G, D = self._decisions(X)
+        pg = softmax(G / self.group_model_.temperature_)
+        pt = np.empty_like(D)
+        for j, g in enumerate(self.groups_):
+            a, b = self.topic_slices_[g]
+            pt[:, a:b] = softmax(D[:, a:b] / self.topic_temperature_[g]) * pg[:, j:j + 1]
+        return pg, pt
+
+
+@dataclass
+class TopicPrediction:
+    topic: Topic | None
+    group_scores: dict[str, float] = field(default_factory=dict)
+
+
+class TopicTagger:
+    """The topic component: sets doc.topic (top topic + top-k alternatives) and doc.group_scores.
+
+    `model` is the artifact's trained TopicModel; the rubricator gives the full group list (for
+    doc.group_scores) and the urgent (★) flags, and must contain every topic the model knows.
+    """
+
+    name = "topic"
+
+    def __init__(self, model: TopicModel | None, rubricator: Rubricator | list[str],
+                 urgent: dict[str, bool] | None = None, top_k: int = 3, rubricator_version: str | None = None):
+        """`rubricator`: the Rubricator (as the pipeline passes it), or — for callers without one —
+        the list of all group names, with `urgent` (topic name → ★ flag)."""
+        if model is None:
+            raise ArtifactError("expected a trained 'topic' component in the model artifact, found none; "
+                                "run `otklik train --only topic`")
+        if isinstance(model, TopicTagger):  # an artifact that stored a whole tagger (older test artifacts)
+            model = model.model
+        check_is_fitted(model, "group_model_")
+        if isinstance(rubricator, Rubricator):
+            groups, urgent = list(rubricator.groups), {t.name: t.urgent for t in rubricator.topics}
+            known, version = set(urgent), rubricator.version
+        else:
+            groups, urgent = list(rubricator), dict(urgent or {})
+            known, version = set(urgent) if urgent else set(model.topics_), rubricator_version or ""
+        unknown = [t for t in model.topics_ if t not in known]
+        if unknown:
+            raise ArtifactError(f"expected topic model labels from rubricator {version}, got unknown "
+                                f"{unknown[:3]}; retrain with `otklik train --only topic`")
+        self.model = model
+        self.all_groups = groups
+        self.urgent = urgent
+        self.top_k = top_k
+        self.rubricator_version = version
+
+    def predict(self, docs: list[Doc]) -> list[TopicPrediction]:
+        out: list[TopicPrediction | None] = [None] * len(docs)
+        live = [i for i, d in enumerate(docs) if has_subject(d.text.lower)]
+        empty_scores = {g: 0.0 for g in self.all_groups}
+        for i in set(range(len(docs))) - set(live):
+            out[i] = TopicPrediction(None, dict(empty_scores))
+        if not live:
+            return out  # type: ignore[return-value]
+        m = self.model
+        pg, pt = m.predict_proba([model_text(docs[i].text.lower) for i in live])
+        best_group = np.argmax(pg, axis=1)
+        order = np.argsort(-pt, axis=1)[:, : self.top_k + 1]
+        for row, i in enumerate(live):
+            g = m.groups_[best_group[row]]
+            a, b = m.topic_slices_[g]
+            t = a + int(np.argmax(pt[row, a:b]))
+            alts = [TopicAlternative(m.topics_[k], m.topic_group_[k], round(float(pt[row, k]), 4))
+                    for k in order[row] if k != t][: self.top_k]
+            topic = Topic(
+                name=m.topics_[t], group=g, score=round(float(pt[row, t]), 4), alternatives=alts,
+                group_score=round(float(pg[row, best_group[row]]), 4), urgent=self.urgent.get(m.topics_[t], False),
+            )
+            scores = dict(empty_scores)
+            scores.update({gr: float(pg[row, j]) for j, gr in enumerate(m.groups_)})
+            out[i] = TopicPrediction(topic, scores)
+        return out  # type: ignore[return-value]
+
+    def set_annotations(self, docs: list[Doc], preds: list[TopicPrediction]) -> None:
+        for doc, pred in zip(docs, preds):
+            doc.topic = pred.topic
+            doc.group_scores = pred.group_scores
+
+    def __call__(self, docs: list[Doc]) -> None:
+        self.set_annotations(docs, self.predict(docs))

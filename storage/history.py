@@ -1,0 +1,492 @@
+"""The history store in a SQL database (SQLAlchemy 2 Core): SQLite file by default, PostgreSQL by URL.
+
+Same behaviour as `model.history.MemoryHistoryStore`. Times are stored as naive UTC. Raw text is
+never stored: only the fingerprint (signature, content-lemma hashes, fact keys). LSH bucket rows
+are written only for posts within `lsh_days` of the newest post seen and purged after that, so the
+bucket table stays the size of a few weeks of posts however long the history is.
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from model.fingerprint import NUM_PERM, lsh_buckets
+from model.history import (
+    DEFAULT_LSH_DAYS,
+    DEFAULT_RETENTION_DAYS,
+    UTC,
+    HistoryEntry,
+    IssueKey,
+    MemoryHistoryStore,
+    as_utc,
+)
+
+from .migrate import database_url, upgrade
+
+log = logging.getLogger(__name__)
+
+metadata = sa.MetaData()
+posts = sa.Table(
+    "history_posts",
+    metadata,
+    sa.Column("post_id", sa.String(256), primary_key=True),
+    sa.Column("author_id", sa.String(256)),
+    sa.Column("region", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Column("detected_at", sa.DateTime()),
+    sa.Column("topic_group", sa.String(256)),
+    sa.Column("topic", sa.String(512)),
+    sa.Column("location_key", sa.String(512)),
+    sa.Column("place", sa.String(512)),
+    sa.Column("source", sa.String(32)),
+    sa.Column("signature", sa.LargeBinary()),
+    sa.Column("terms", sa.LargeBinary()),
+    sa.Column("facts", sa.Text()),
+    sa.Column("answered_at", sa.DateTime()),
+    sa.Column("incident_id", sa.String(300)),
+    sa.Column("tags", sa.JSON()),
+)
+buckets = sa.Table(
+    "history_buckets",
+    metadata,
+    sa.Column("bucket", sa.BigInteger(), primary_key=True),
+    sa.Column("post_id", sa.String(256), primary_key=True),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+)
+
+CHUNK = 500  # ids per IN (...) — well under SQLite's and PostgreSQL's parameter limits
+
+# Statements built once with expanding parameters: building an IN clause from literal values costs
+# more than running the indexed query itself.
+_ids = sa.bindparam("ids", expanding=True)
+_since = sa.bindparam("since")
+_until = sa.bindparam("until")
+Q_BY_IDS = sa.select(posts).where(posts.c.post_id.in_(_ids))
+Q_BY_AUTHORS = sa.select(posts).where(posts.c.author_id.in_(_ids))
+Q_LIGHT_BY_AUTHORS = sa.select(posts.c.post_id, posts.c.author_id, posts.c.terms, posts.c.topic).where(
+    posts.c.author_id.in_(_ids), posts.c.created_at >= _since
+)
+Q_BY_AUTHORS_SINCE = sa.select(posts).where(posts.c.author_id.in_(_ids), posts.c.created_at >= _since)
+# one query: the bucket hits and their entries (bucket, then every column of the post)
+Q_SIMILAR = (
+    sa.select(buckets.c.bucket, posts)
+    .join(posts, posts.c.post_id == buckets.c.post_id)
+    .where(buckets.c.bucket.in_(sa.bindparam("buckets", expanding=True)), buckets.c.created_at >= _since)
+)
+Q_PLACES = sa.select(posts).where(
+    posts.c.region == sa.bindparam("region"),
+    posts.c.topic_group.is_not_distinct_from(sa.bindparam("group")),
+    posts.c.location_key.in_(sa.bindparam("keys", expanding=True)),
+    posts.c.created_at >= _since,
+)
+Q_INCIDENTS = (
+    sa.select(posts.c.incident_id, sa.func.count()).where(posts.c.incident_id.in_(_ids)).group_by(posts.c.incident_id)
+)
+U_ANSWER = sa.update(posts).where(posts.c.post_id == sa.bindparam("pid")).values(answered_at=sa.bindparam("at"))
+
+
+def _naive(t: datetime | None) -> datetime | None:
+    return as_utc(t).replace(tzinfo=None) if t is not None else None
+
+
+def _aware(t: datetime | None) -> datetime | None:
+    return t.replace(tzinfo=UTC) if t is not None else None
+
+
+def _chunks(items: list, size: int = CHUNK):
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _row(e: HistoryEntry) -> dict:
+    return {
+        "post_id": e.post_id,
+        "author_id": e.author_id,
+        "region": e.region,
+        "created_at": _naive(e.created_at),
+        "detected_at": _naive(e.detected_at),
+        "topic_group": e.group,
+        "topic": e.topic,
+        "location_key": e.location_key,
+        "place": e.place,
+        "source": e.source,
+        "signature": e.signature or None,
+        "terms": np.asarray(e.terms, dtype="<u4").tobytes() if e.terms else None,
+        "facts": "\n".join(sorted(e.facts)) if e.facts else None,
+        "answered_at": _naive(e.answered_at),
+        "incident_id": e.incident_id,
+        "tags": e.tags or None,
+    }
+
+
+def _entry(r) -> HistoryEntry:
+    return HistoryEntry(
+        post_id=r.post_id,
+        author_id=r.author_id,
+        region=r.region,
+        created_at=_aware(r.created_at),
+        detected_at=_aware(r.detected_at),
+        group=r.topic_group,
+        topic=r.topic,
+        location_key=r.location_key,
+        place=r.place,
+        source=r.source,
+        signature=r.signature or b"",
+        terms=tuple(np.frombuffer(r.terms, dtype="<u4").tolist()) if r.terms else (),
+        facts=frozenset(r.facts.split("\n")) if r.facts else frozenset(),
+        answered_at=_aware(r.answered_at),
+        incident_id=r.incident_id,
+        tags=dict(r.tags) if r.tags else {},
+    )
+
+
+def _upserts(dialect: str):
+    """INSERT … ON CONFLICT statements of the dialect: one round trip per batch, no delete first."""
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        raise ValueError(f"database: expected sqlite or postgresql, got {dialect}")
+    ins = insert(posts)
+    values = {c.name: ins.excluded[c.name] for c in posts.columns if c.name != "post_id"}
+    # a re-tagged post keeps the answer time reported for it (POST /v1/posts/{id}/answered)
+    values["answered_at"] = sa.func.coalesce(ins.excluded.answered_at, posts.c.answered_at)
+    upsert = ins.on_conflict_do_update(index_elements=[posts.c.post_id], set_=values)
+    return upsert, insert(buckets).on_conflict_do_nothing()
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cur = dbapi_connection.cursor()
+    # WAL lets the service read while a batch writes; NORMAL sync is safe with WAL
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA mmap_size=268435456")  # reads of a large history through the page cache
+    cur.execute("PRAGMA cache_size=-65536")  # 64 MB
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+class SqlHistoryStore:
+    """`model.history.HistoryStore` over a SQL database."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        lsh_days: int = DEFAULT_LSH_DAYS,
+        retention_days: int = DEFAULT_RETENTION_DAYS,
+        mirror_recent: bool = True,
+    ):
+        self.engine = engine
+        self.lsh_days = lsh_days
+        self.retention_days = retention_days
+        self.mirror_recent = mirror_recent
+        with engine.connect() as conn:
+            newest = conn.execute(sa.select(sa.func.max(posts.c.created_at))).scalar()
+        self._newest = _aware(newest)
+        self._upsert_posts, self._insert_buckets = _upserts(engine.dialect.name)
+        # The recent `lsh_days` mirrored in memory: incident lookups (LSH buckets, places) are then
+        # dictionary lookups instead of SQL round trips. Only right when this process is the only
+        # writer (the service's one process, or one batch job); else pass mirror_recent=False.
+        self._mirror: MemoryHistoryStore | None = None
+        if mirror_recent:
+            self._mirror = MemoryHistoryStore(lsh_days=lsh_days, retention_days=retention_days)
+            if self._newest is not None:
+                recent = self._run(sa.select(posts).where(posts.c.created_at >= _since), {"since": _naive(self._cutoff())})
+                self._mirror.add_many(recent)
+            log.info("history: %d recent entries mirrored in memory", len(self._mirror))
+
+    def _cutoff(self) -> datetime:
+        return self._newest - timedelta(days=self.lsh_days)
+
+    def _mirrored(self, since: datetime) -> bool:
+        return self._mirror is not None and self._newest is not None and as_utc(since) >= self._cutoff()
+
+    def _update_mirror(self, entries: list[HistoryEntry]) -> None:
+        if self._mirror is None or self._newest is None:
+            return
+        cutoff = self._cutoff()
+        self._mirror.add_many([e for e in entries if as_utc(e.created_at) >= cutoff])
+        self._mirror.discard([e.post_id for e in entries if as_utc(e.created_at) < cutoff])
+        # evict what slid out of the window, once a day of new posts has passed
+        if self._mirror_evicted is None or cutoff - self._mirror_evicted > timedelta(days=1):
+            self._mirror.purge(cutoff)
+            self._mirror_evicted = cutoff
+
+    _mirror_evicted: datetime | None = None
+    _buckets_evicted: datetime | None = None
+
+    def _evict_buckets(self) -> None:
+        # bucket rows older than the window only slow the lookups: drop them once a day of posts passed
+        if self._newest is None:
+            return
+        cutoff = self._cutoff()
+        if self._buckets_evicted is None or cutoff - self._buckets_evicted > timedelta(days=1):
+            with self.engine.begin() as conn:
+                conn.execute(sa.delete(buckets).where(buckets.c.created_at < _naive(cutoff)))
+            self._buckets_evicted = cutoff
+
+    def __len__(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(posts)).scalar())
+
+    # -- writing
+
+    def add_many(self, entries: Sequence[HistoryEntry]) -> None:
+        if not entries:
+            return
+        # the last version of an id wins within a batch, as in the memory store
+        unique = list({e.post_id: e for e in entries}.values())
+        newest = max(as_utc(e.created_at) for e in unique)
+        if self._newest is None or newest > self._newest:
+            self._newest = newest
+        lsh_from = self._newest - timedelta(days=self.lsh_days)
+        fresh = [e for e in unique if e.signature and as_utc(e.created_at) >= lsh_from]
+        bucket_rows = []
+        if fresh:
+            keys = lsh_buckets(np.stack([e.signature_array() for e in fresh]))
+            for e, row in zip(fresh, keys.tolist()):
+                t = _naive(e.created_at)
+                bucket_rows.extend({"bucket": b, "post_id": e.post_id, "created_at": t} for b in set(row))
+        with self.engine.begin() as conn:
+            conn.execute(self._upsert_posts, [_row(e) for e in unique])
+            if bucket_rows:
+                # a re-tagged post may leave its old buckets: they only bring a candidate that
+                # the scoring then judges on the stored (new) signature
+                conn.execute(self._insert_buckets, bucket_rows)
+        self._update_mirror(unique)
+        self._evict_buckets()
+
+    def bulk_load(self, entries: Iterable[HistoryEntry], bucket_since: datetime | None = None,
+                  chunk: int = 50_000) -> int:
+        """Load an archive of NEW posts (plain inserts, no upsert): LSH buckets only for posts since
+        `bucket_since` (default: none — old posts are never incident candidates). Returns the count."""
+        n = 0
+        batch: list[HistoryEntry] = []
+        cut = as_utc(bucket_since) if bucket_since is not None else None
+
+        def flush() -> None:
+            rows = [_row(e) for e in batch]
+            fresh = [e for e in batch if cut is not None and e.signature and as_utc(e.created_at) >= cut]
+            bucket_rows = []
+            if fresh:
+                keys = lsh_buckets(np.stack([e.signature_array() for e in fresh]))
+                for e, row in zip(fresh, keys.tolist()):
+                    t = _naive(e.created_at)
+                    bucket_rows.extend({"bucket": b, "post_id": e.post_id, "created_at": t} for b in set(row))
+            with self.engine.begin() as conn:
+                conn.execute(posts.insert(), rows)
+                if bucket_rows:
+                    conn.execute(self._insert_buckets, bucket_rows)
+            newest = max(as_utc(e.created_at) for e in batch)
+            if self._newest is None or newest > self._newest:
+                self._newest = newest
+
+        for e in entries:
+            batch.append(e)
+            if len(batch) >= chunk:
+                flush()
+                n += len(batch)
+                batch = []
+        if batch:
+            flush()
+            n += len(batch)
+        if self._mirror is not None and self._newest is not None:
+            self._mirror = MemoryHistoryStore(lsh_days=self.lsh_days, retention_days=self.retention_days)
+            self._mirror.add_many(self._run(sa.select(posts).where(posts.c.created_at >= _since),
+                                            {"since": _naive(self._cutoff())}))
+        return n
+
+    def record_answer(self, post_id: str, answered_at: datetime) -> bool:
+        with self.engine.begin() as conn:
+            found = conn.execute(U_ANSWER, {"pid": post_id, "at": _naive(answered_at)}).rowcount > 0
+        if found and self._mirror is not None:
+            self._mirror.record_answer(post_id, answered_at)
+        return found
+
+    # -- reading
+
+    def _select(self, where) -> list[HistoryEntry]:
+        with self.engine.connect() as conn:
+            return [_entry(r) for r in conn.execute(sa.select(posts).where(where))]
+
+    def _run(self, statement, params: dict) -> list[HistoryEntry]:
+        with self.engine.connect() as conn:
+            return [_entry(r) for r in conn.execute(statement, params)]
+
+    def get(self, post_id: str) -> HistoryEntry | None:
+        return self.get_many([post_id]).get(post_id)
+
+    def get_many(self, post_ids: Iterable[str]) -> dict[str, HistoryEntry]:
+        out = {}
+        for chunk in _chunks(sorted(set(post_ids))):
+            for e in self._run(Q_BY_IDS, {"ids": chunk}):
+                out[e.post_id] = e
+        return out
+
+    def by_authors(self, author_ids, since=None, related=None):
+        if related:
+            return self._related_by_authors(related, since)
+        out: dict[str, list[HistoryEntry]] = defaultdict(list)
+        for chunk in _chunks(sorted(set(a for a in author_ids if a is not None))):
+            if since is not None:
+                found = self._run(Q_BY_AUTHORS_SINCE, {"ids": chunk, "since": _naive(since)})
+            else:
+                found = self._run(Q_BY_AUTHORS, {"ids": chunk})
+            for e in found:
+                out[e.author_id].append(e)
+        return dict(out)
+
+    def _related_by_authors(self, related: dict, since) -> dict[str, list[HistoryEntry]]:
+        """Only the entries sharing a term or the topic with the new posts: a prolific author's
+        thousand posts are screened on two light columns, and only the few left are read whole."""
+        wanted: list[str] = []
+        with self.engine.connect() as conn:
+            for chunk in _chunks(sorted(related)):
+                params = {"ids": chunk, "since": _naive(since) if since is not None else datetime(1900, 1, 1)}
+                rows = conn.execute(Q_LIGHT_BY_AUTHORS, params).all()
+                if not rows:
+                    continue
+                blobs = [r.terms or b"" for r in rows]
+                lengths = np.fromiter((len(b) // 4 for b in blobs), dtype=np.int64, count=len(blobs))
+                flat = np.frombuffer(b"".join(blobs), dtype="<u4")
+                owner = np.repeat(np.arange(len(rows)), lengths)
+                # per author: rows sharing any of its new posts' terms, or its topics
+                by_author_rows: dict[str, list[int]] = defaultdict(list)
+                for k, r in enumerate(rows):
+                    by_author_rows[r.author_id].append(k)
+                hit = np.zeros(len(rows), dtype=bool)
+                for author, ks in by_author_rows.items():
+                    terms, topics = related[author]
+                    if terms:
+                        sel = np.isin(owner, ks)
+                        shared = sel & np.isin(flat, np.fromiter(terms, dtype=np.uint32, count=len(terms)))
+                        hit[np.unique(owner[shared])] = True
+                    if topics:
+                        for k in ks:
+                            if rows[k].topic in topics:
+                                hit[k] = True
+                wanted.extend(rows[k].post_id for k in np.flatnonzero(hit))
+        out: dict[str, list[HistoryEntry]] = defaultdict(list)
+        for e in self.get_many(wanted).values():
+            out[e.author_id].append(e)
+        return dict(out)
+
+    def similar(self, signatures, since):
+        if self._mirrored(since):
+            return self._mirror.similar(signatures, since)
+        signatures = np.asarray(signatures, dtype=np.uint32).reshape(-1, NUM_PERM)
+        keys = lsh_buckets(signatures).tolist()
+        wanted = sorted({b for sig, row in zip(signatures, keys) if sig[0] != 0xFFFFFFFF for b in row})
+        by_bucket: dict[int, list[str]] = defaultdict(list)
+        entries: dict[str, HistoryEntry] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(wanted):
+                for row in conn.execute(Q_SIMILAR, {"buckets": chunk, "since": _naive(since)}):
+                    by_bucket[row.bucket].append(row.post_id)
+                    if row.post_id not in entries:
+                        entries[row.post_id] = _entry(row)
+        out = []
+        for sig, row in zip(signatures, keys):
+            if sig[0] == 0xFFFFFFFF:
+                out.append([])
+                continue
+            ids = dict.fromkeys(pid for b in row for pid in by_bucket.get(b, ()))
+            out.append([entries[p] for p in ids if p in entries])
+        return out
+
+    def at_places(self, keys, since):
+        if self._mirrored(since):
+            return self._mirror.at_places(keys, since)
+        grouped: dict[tuple, list[str]] = defaultdict(list)
+        for region, group, key in set(keys):
+            grouped[(region, group)].append(key)
+        out: dict[tuple, list[HistoryEntry]] = defaultdict(list)
+        for (region, group), locs in grouped.items():
+            for chunk in _chunks(sorted(locs)):
+                params = {"region": region, "group": group, "keys": chunk, "since": _naive(since)}
+                for e in self._run(Q_PLACES, params):
+                    out[(e.region, e.group, e.location_key)].append(e)
+        return dict(out)
+
+    def incident_sizes(self, incident_ids):
+        ids = sorted(set(i for i in incident_ids if i is not None))
+        out = {i: 0 for i in ids}
+        if not ids:
+            return out
+        with self.engine.connect() as conn:
+            for chunk in _chunks(ids):
+                for iid, n in conn.execute(Q_INCIDENTS, {"ids": chunk}):
+                    out[iid] = int(n)
+        return out
+
+    def window(self, since, until, region=None):
+        cond = sa.and_(posts.c.created_at >= _naive(since), posts.c.created_at < _naive(until))
+        if region is not None:
+            cond = sa.and_(cond, posts.c.region == region)
+        return sorted(self._select(cond), key=lambda e: e.created_at)
+
+    def issue_counts(self, since, until, region=None):
+        cond = sa.and_(posts.c.created_at >= _naive(since), posts.c.created_at < _naive(until))
+        if region is not None:
+            cond = sa.and_(cond, posts.c.region == region)
+        q = (
+            sa.select(posts.c.region, posts.c.topic_group, posts.c.place, sa.func.count())
+            .where(cond)
+            .group_by(posts.c.region, posts.c.topic_group, posts.c.place)
+        )
+        with self.engine.connect() as conn:
+            return {IssueKey(r, g, p): int(n) for r, g, p, n in conn.execute(q)}
+
+    # -- retention
+
+    def purge(self, before: datetime) -> int:
+        if self._mirror is not None:
+            self._mirror.purge(before)
+        cutoff = _naive(before)
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(buckets).where(buckets.c.created_at < cutoff))
+            return conn.execute(sa.delete(posts).where(posts.c.created_at < cutoff)).rowcount
+
+    def purge_expired(self, now: datetime | None = None) -> int:
+        now = as_utc(now) if now is not None else datetime.now(UTC)
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(buckets).where(buckets.c.created_at < _naive(now - timedelta(days=self.lsh_days))))
+        removed = self.purge(now - timedelta(days=self.retention_days))
+        if removed:
+            log.info("purged %d history entries older than %d days", removed, self.retention_days)
+        return removed
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(
+    url_or_path: str | Path,
+    lsh_days: int = DEFAULT_LSH_DAYS,
+    retention_days: int = DEFAULT_RETENTION_DAYS,
+    migrate: bool = True,
+    mirror_recent: bool = True,
+) -> SqlHistoryStore:
+    """Migrate (unless told not to) and open the history store at a URL or SQLite file path.
+
+    `mirror_recent`: keep the last `lsh_days` in memory for incident lookups (one writer process).
+    """
+    url = upgrade(url_or_path) if migrate else database_url(url_or_path)
+    return SqlHistoryStore(make_engine(url), lsh_days=lsh_days, retention_days=retention_days,
+                           mirror_recent=mirror_recent)

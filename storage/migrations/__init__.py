@@ -1,0 +1,1 @@
+"""Alembic environment and revisions of the otklik database (history, then curator review)."""

@@ -1,0 +1,134 @@
+"""AbuseDetector with the real artifact: insults of people, not of things; threats; original spans."""
+import pytest
+
+from model.artifact import load_artifact
+from model.doc import Doc
+from model.errors import DataError
+from model.paths import DATA_DIR, DEFAULT_ARTIFACT
+from model.records import Post
+from model.toxicity import REASONS, AbuseDetector
+
+
+@pytest.fixture(scope="module")
+def artifact():
+    return load_artifact(DEFAULT_ARTIFACT)
+
+
+@pytest.fixture(scope="module")
+def detector(artifact):
+    estimator = artifact.get("toxicity")
+    assert estimator is not None, "the default artifact has no toxicity component: python -m training.toxicity"
+    return AbuseDetector.from_data(DATA_DIR, estimator)
+
+
+def docs_of(*texts):
+    return [Doc.from_post(Post(id=str(i), text=t), "omsk") for i, t in enumerate(texts)]
+
+
+def findings_of(detector, text):
+    (out,) = detector.predict(docs_of(text))
+    return {f.reason: f for f in out}
+
+
+@pytest.mark.parametrize(
+    "text, word",
+    [
+        ("Наш глава — дебил конченый, третий год не может яму засыпать.", "дебил"),
+        ("Вы там в администрации совсем идиоты? Кто так кладёт асфальт зимой?", "идиоты"),
+        ("Мэр — вор и мразь, ничего другого про него не скажешь.", "мразь"),
+        ("Депутаты наши твари продажные, только о себе думают.", "твари"),
+        ("Эй ты, умник в комментариях, сам ты чмо.", "чмо"),
+        ("Глава района — скотина бессовестная, людей за людей не считает.", "скотина"),
+        ("Этот козёл из управляющей компании опять трубку не берёт.", "козёл"),
+        ("Ублюдки, верните нам сквер!", "Ублюдки"),
+        ("Мэр — д*бил, и все это знают.", "д*бил"),
+        ("Вы там как всегда идиоты, ничего не сделали.", "идиоты"),
+    ],
+)
+def test_insults_of_people_are_found_with_the_word_as_evidence(detector, text, word):
+    found = findings_of(detector, text)
+    assert set(found) == {"insult"}
+    spans = {s.text: s for s in found["insult"].evidence}
+    assert word in spans
+    assert text[spans[word].start:spans[word].end] == word
+    assert 0.5 <= found["insult"].score <= 1.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Идиотская схема движения на перекрёстке, все путаются.",
+        "Как идиот простоял в очереди в МФЦ три часа.",
+        "По двору бродит козёл с соседнего частного сектора, объедает кусты.",
+        "Бродячая скотина ходит по трассе, уже была аварии.",
+        "Уродливый забор поставили вокруг памятника, уберите его.",
+        "Коза соседа опять в нашем огороде, примите меры к хозяину.",
+        "Тупик на улице Мира не чистят от снега.",
+        "Мы как скот стоим в очереди на остановке без навеса.",
+        "Нас держат за дураков, отвечают одними отписками.",
+        "Относятся к людям как к скоту, третий день без воды.",
+        "В подвале крысы, тараканы, просим провести дератизацию.",
+        "Позор администрации, позор депутатам, позор управляющей компании!",
+        "Мэр, когда вы наконец сделаете дорогу? Это позор!",
+        # the threat hard negatives of the brief go through the whole detector too
+        "Убил бы за такие дороги — шутка",
+        "Надо бить тревогу",
+        "Власть должна ответить",
+        "Убили дорогу",
+        "Убитый двор",
+        "Взорвать интернет",
+        "Сжечь калории",
+        "Бомба а не праздник",
+    ],
+)
+def test_things_similes_and_complaints_are_clean(detector, text):
+    assert findings_of(detector, text) == {}
+
+
+def test_evidence_maps_to_the_original_through_html_and_vk_markup(detector):
+    original = "<p>[id123|Иван Петров], ты&nbsp;<b>урод</b>, и глава ваш — мразь</p>"
+    found = findings_of(detector, original)
+    spans = found["insult"].evidence
+    assert [s.text for s in spans] == ["урод", "мразь"]
+    for s in spans:
+        assert original[s.start:s.end] == s.text
+
+
+def test_a_post_can_insult_and_threaten(detector):
+    text = "Глава, ты урод, я тебе машину сожгу."
+    found = findings_of(detector, text)
+    assert set(found) == {"insult", "threat_official"}
+    assert any("сожгу" in s.text for s in found["threat_official"].evidence)
+
+
+def test_predict_is_one_list_per_doc_in_order(detector):
+    out = detector.predict(docs_of("Спасибо за дорогу!", "Ты дебил.", "Взорву вашу мэрию.", "Нет воды третий день."))
+    assert [[f.reason for f in x] for x in out] == [[], ["insult"], ["threat_authority"], []]
+    assert detector.predict([]) == []
+    assert all(f.reason in REASONS for x in out for f in x)
+
+
+def test_toxicity_scores_a_toxic_comment_above_its_neutral_rewrite(detector):
+    # a RUSSE-style pair: same content, rudeness removed
+    toxic, neutral = detector.toxicity(["как урод такую херню пишет???", "кто такую ерунду пишет"])
+    assert toxic > 0.7 > 0.3 > neutral
+
+
+def test_rules_only_without_a_model(detector):
+    rules_only = AbuseDetector.from_data(DATA_DIR, None)
+    (out,) = rules_only.predict(docs_of("Мэр — мразь. Сожгу его дачу."))
+    assert {f.reason for f in out} == {"insult", "threat_official"}
+    assert all(v != v for v in rules_only.toxicity(["x"]))  # NaN: no model
+
+
+def test_a_wrong_estimator_is_refused():
+    with pytest.raises(DataError, match="predict_proba"):
+        AbuseDetector.from_data(DATA_DIR, estimator=object())
+
+
+def test_artifact_records_the_toxicity_metrics(artifact):
+    meta = artifact.meta["components"]["toxicity"]
+    metrics = meta["metrics"]
+    assert metrics["russe_heldout"]["f1"] > 0.88
+    assert metrics["pikabu_heldout"]["f1"] > 0.75
+    assert meta["data"] and all(len(h) == 64 for h in meta["data"].values())

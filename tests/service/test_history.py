@@ -1,0 +1,105 @@
+"""POST /v1/posts/{id}/answered and GET /v1/alerts on a real SQLite store."""
+import shutil
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from model.history import HistoryEntry
+from model.profiles import Profile, Profiles
+from service.errors import install_error_handlers
+from service.routes.history import router
+from storage import open_store
+
+NOW = datetime.now(timezone.utc).replace(microsecond=0)
+
+
+class FakePipelineHolder:
+    """What the routes read from app.state.pipeline: the profiles (a real Profiles object)."""
+
+    def __init__(self, profiles):
+        self.profiles = profiles
+
+
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory):
+    """One migrated database file; each test works on a copy (migrations run once per module)."""
+    path = tmp_path_factory.mktemp("db") / "template.db"
+    open_store(path).close()
+    return path
+
+
+@pytest.fixture()
+def client(tmp_path, migrated):
+    shutil.copy(migrated, tmp_path / "h.db")
+    store = open_store(tmp_path / "h.db", migrate=False)
+    app = FastAPI()
+    install_error_handlers(app)
+    app.include_router(router)
+    app.state.store = store
+    app.state.tokens = {}
+    profiles = Profiles({p: Profile(p, p, "Asia/Omsk", frozenset(), {}, {}) for p in ("omsk", "altai_krai")}, "omsk")
+    app.state.pipeline = FakePipelineHolder(profiles)
+    with TestClient(app) as c:
+        c.store = store
+        yield c
+    store.close()
+
+
+def entry(pid, hours_ago, group="ЖКХ", place="Омск / Кировский округ"):
+    return HistoryEntry(post_id=pid, author_id=f"a{pid}", region="omsk", created_at=NOW - timedelta(hours=hours_ago),
+                        group=group, place=place)
+
+
+def test_answered_sets_the_time(client):
+    client.store.add_many([entry("vk-1", 2)])
+    at = (NOW - timedelta(hours=1)).astimezone(timezone(timedelta(hours=6))).isoformat()
+    r = client.post("/v1/posts/vk-1/answered", json={"answered_at": at})
+    assert r.status_code == 200, r.text
+    assert r.json()["id"] == "vk-1"
+    assert client.store.get("vk-1").answered_at == NOW - timedelta(hours=1)
+
+
+def test_answered_unknown_post_is_404_with_the_error_shape(client):
+    r = client.post("/v1/posts/nope/answered", json={"answered_at": NOW.isoformat()})
+    assert r.status_code == 404
+    err = r.json()["error"]
+    assert err["code"] == "not_found" and err["field"] == "id" and "nope" in err["message"]
+
+
+@pytest.mark.parametrize("body, field", [({}, "answered_at"), ({"answered_at": "yesterday"}, "answered_at"),
+                                         ({"answered_at": "2026-01-01T10:00:00"}, "answered_at")])
+def test_answered_bad_body_is_422_naming_the_field(client, body, field):
+    client.store.add_many([entry("vk-1", 2)])
+    r = client.post("/v1/posts/vk-1/answered", json=body)
+    assert r.status_code == 422 and r.json()["error"]["field"] == field
+
+
+def test_alerts_list_a_surge_with_its_posts(client):
+    client.store.add_many([entry(f"b{k}", 0.1 + k * 0.2, group="Газ") for k in range(8)]
+                          + [entry(f"d{d}", 24 * d, group="ЖКХ") for d in range(1, 20)])
+    r = client.get("/v1/alerts", params={"region": "omsk"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["window_hours"] == 6
+    assert [(a["group"], a["count"]) for a in body["alerts"]] == [("Газ", 8)]
+    assert sorted(body["alerts"][0]["post_ids"]) == sorted(f"b{k}" for k in range(8))
+    assert client.get("/v1/alerts", params={"region": "altai_krai"}).json()["alerts"] == []
+    since = (NOW - timedelta(days=2)).isoformat()
+    scanned = client.get("/v1/alerts", params={"since": since, "window": 3}).json()
+    assert scanned["window_hours"] == 3 and [a["group"] for a in scanned["alerts"]] == ["Газ"]
+
+
+@pytest.mark.parametrize("params, field", [({"region": "mars"}, "region"), ({"window": 0}, "window"),
+                                           ({"window": 1000}, "window"), ({"since": "2999-01-01T00:00:00+00:00"}, "since")])
+def test_alerts_bad_query_is_422(client, params, field):
+    r = client.get("/v1/alerts", params=params)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["field"] == field
+
+
+def test_no_store_is_503(client):
+    client.app.state.store = None
+    r = client.get("/v1/alerts")
+    assert r.status_code == 503 and r.json()["error"]["code"] == "history_unavailable"

@@ -1,0 +1,221 @@
+"""The SQL history store: migrations, round trip, the same answers as the memory store, retention."""
+import shutil
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+from model.doc import Doc
+from model.fingerprint import Fingerprinter
+from model.history import HistoryEntry, IssueKey, MemoryHistoryStore
+from model.incidents import IncidentTagger
+from model.profiles import Profile, Profiles
+from model.records import Post
+from model.repeats import REASON, RepeatTagger
+from storage import SqlHistoryStore, open_store, upgrade
+
+NOW = datetime(2026, 4, 1, 12, 0, tzinfo=timezone.utc)
+OMSK = timezone(timedelta(hours=6))
+
+
+@pytest.fixture(scope="module")
+def fingerprinter():
+    return Fingerprinter()
+
+
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory):
+    """One migrated database file; tests that don't test migrations work on a copy."""
+    path = tmp_path_factory.mktemp("db") / "template.db"
+    open_store(path).close()
+    return path
+
+
+@pytest.fixture(params=[True, False], ids=["mirror", "sql-only"])
+def store(tmp_path, migrated, request):
+    shutil.copy(migrated, tmp_path / "history.db")
+    s = open_store(tmp_path / "history.db", migrate=False, mirror_recent=request.param)
+    yield s
+    s.close()
+
+
+def sig(seed):
+    return np.random.RandomState(seed).randint(0, 2**32 - 1, size=64, dtype=np.uint64).astype("<u4").tobytes()
+
+
+def entry(pid, hours_ago=0.0, author="a1", **kw):
+    base = dict(post_id=pid, author_id=author, region="omsk", created_at=NOW - timedelta(hours=hours_ago),
+                group="ЖКХ", topic="Отсутствие горячей воды", location_key="h:омск|ленин|5",
+                place="Омск / Кировский округ", source="vk", signature=sig(1), terms=(11, 22, 33),
+                facts=frozenset({"num:5", "dmg:flood"}))
+    base.update(kw)
+    return HistoryEntry(**base)
+
+
+def test_migrations_create_the_schema_at_revision_0001(tmp_path):
+    url = upgrade(tmp_path / "sub" / "h.db", "0001_history")
+    assert url.startswith("sqlite:///") and (tmp_path / "sub" / "h.db").exists()
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("select version_num from alembic_version")).scalar() == "0001_history"
+    names = set(sa.inspect(engine).get_table_names())
+    assert {"history_posts", "history_buckets", "alembic_version"} <= names
+    cols = {c["name"] for c in sa.inspect(engine).get_columns("history_posts")}
+    assert "text" not in cols and {"signature", "terms", "facts", "answered_at", "incident_id"} <= cols
+    upgrade(url)  # on to the newest revision (later revisions build on 0001)
+    upgrade(url)  # idempotent
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("select version_num from alembic_version")).scalar() != "0001_history"
+    engine.dispose()
+
+
+def test_round_trip_keeps_every_field_and_times_in_utc(store):
+    e = entry("vk-1", detected_at=(NOW + timedelta(minutes=5)).astimezone(OMSK), answered_at=NOW + timedelta(hours=2),
+              incident_id="inc-vk-1", tags={"repeat_of": ["vk-0"], "importance": "high"},
+              created_at=NOW.astimezone(OMSK))
+    store.add_many([e])
+    got = store.get("vk-1")
+    assert got.created_at == NOW and got.created_at.tzinfo is not None
+    assert got.detected_at == NOW + timedelta(minutes=5)
+    assert got.answered_at == NOW + timedelta(hours=2)
+    assert (got.group, got.topic, got.location_key, got.place, got.source) == (e.group, e.topic, e.location_key,
+                                                                                e.place, "vk")
+    assert got.signature == e.signature and got.terms == (11, 22, 33) and got.facts == e.facts
+    assert got.incident_id == "inc-vk-1" and got.tags == {"repeat_of": ["vk-0"], "importance": "high"}
+    assert store.get("nope") is None and len(store) == 1
+
+
+def test_upsert_by_id_and_record_answer(store):
+    store.add_many([entry("vk-1"), entry("vk-2", 1)])
+    store.add_many([entry("vk-1", topic="Другое")])
+    assert len(store) == 2 and store.get("vk-1").topic == "Другое"
+    assert store.record_answer("vk-2", NOW) is True
+    assert store.get("vk-2").answered_at == NOW
+    assert store.record_answer("unknown", NOW) is False
+    store.add_many([entry("vk-2", 1, topic="Другое")])  # re-tagged without answered_at: the answer stays
+    assert store.get("vk-2").answered_at == NOW and store.get("vk-2").topic == "Другое"
+
+
+def test_queries_answer_like_the_memory_store(store):
+    mem = MemoryHistoryStore()
+    entries = [
+        entry("p1", 50, author="a1", incident_id="i1"),
+        entry("p2", 5, author="a1", incident_id="i1", signature=sig(2)),
+        entry("p3", 4, author="a2", incident_id="i1", location_key="h:омск|мир|7", place="Омск / Советский округ"),
+        entry("p4", 3, author="a3", incident_id="i2", group="Дороги", signature=sig(3)),
+        entry("p5", 1, author=None, region="altai_krai", incident_id="i3"),
+    ]
+    for s in (store, mem):
+        s.add_many(entries)
+    since = NOW - timedelta(hours=10)
+    for s in (store, mem):
+        by = s.by_authors(["a1", "a2", "zz"], since=since)
+        assert {a: [e.post_id for e in es] for a, es in by.items()} == {"a1": ["p2"], "a2": ["p3"]}
+        near = s.similar(np.stack([np.frombuffer(sig(1), "<u4"), np.frombuffer(sig(9), "<u4")]), since=since)
+        assert sorted(e.post_id for e in near[0]) == ["p3", "p5"] and near[1] == []
+        places = s.at_places([("omsk", "ЖКХ", "h:омск|ленин|5"), ("omsk", "Дороги", "h:омск|ленин|5")], since=since)
+        assert {k: sorted(e.post_id for e in v) for k, v in places.items()} == {
+            ("omsk", "ЖКХ", "h:омск|ленин|5"): ["p2"], ("omsk", "Дороги", "h:омск|ленин|5"): ["p4"]}
+        assert s.incident_sizes(["i1", "i2", "none"]) == {"i1": 3, "i2": 1, "none": 0}
+        assert [e.post_id for e in s.window(since, NOW, region="omsk")] == ["p2", "p3", "p4"]
+        assert s.issue_counts(since, NOW) == {
+            IssueKey("omsk", "ЖКХ", "Омск / Кировский округ"): 1, IssueKey("omsk", "ЖКХ", "Омск / Советский округ"): 1,
+            IssueKey("omsk", "Дороги", "Омск / Кировский округ"): 1, IssueKey("altai_krai", "ЖКХ", "Омск / Кировский округ"): 1}
+        assert set(s.get_many(["p1", "p4", "x"])) == {"p1", "p4"}
+    # a reopened store answers the same (its mirror is reloaded from the database)
+    again = SqlHistoryStore(store.engine, mirror_recent=store.mirror_recent)
+    near = again.similar(np.frombuffer(sig(1), "<u4")[None, :], since=since)
+    assert sorted(e.post_id for e in near[0]) == ["p3", "p5"]
+    assert again.record_answer("p3", NOW) and store.engine and again.get("p3").answered_at == NOW
+
+
+def test_retention_purges_old_entries_and_old_lsh_buckets(tmp_path, migrated):
+    shutil.copy(migrated, tmp_path / "h.db")
+    s = open_store(tmp_path / "h.db", retention_days=30, lsh_days=7, migrate=False)
+    s.add_many([entry("old", 24 * 40), entry("mid", 24 * 5), entry("new", 1)])
+    with s.engine.connect() as conn:
+        bucketed = {r[0] for r in conn.execute(sa.text("select distinct post_id from history_buckets"))}
+    assert bucketed == {"mid", "new"}  # a post older than lsh_days is never an incident candidate
+    assert s.purge_expired(now=NOW + timedelta(days=3)) == 1
+    assert s.get("old") is None and s.get("mid") is not None and len(s) == 2
+    with s.engine.connect() as conn:
+        bucketed = {r[0] for r in conn.execute(sa.text("select distinct post_id from history_buckets"))}
+    assert bucketed == {"new"}
+    assert s.purge(NOW) == 2 and len(s) == 0
+    s.close()
+    mem = MemoryHistoryStore(retention_days=30, lsh_days=7)
+    mem.add_many([entry("old", 24 * 40), entry("mid", 24 * 5), entry("new", 1)])
+    assert mem.purge_expired(now=NOW + timedelta(days=3)) == 1 and len(mem) == 2
+    assert mem.similar(np.frombuffer(sig(1), "<u4")[None, :], since=NOW - timedelta(days=60)) == [[mem.get("new")]]
+
+
+def test_the_taggers_persist_across_restarts(tmp_path, fingerprinter, migrated):
+    shutil.copy(migrated, tmp_path / "svc.db")
+    profiles = Profiles({"omsk": Profile("omsk", "Омск", "Asia/Omsk", frozenset({REASON}), {}, {})}, "omsk")
+    texts = ["Во 2й парадной не закрыт вход в подвал. Печать сорвана, замок отсутствует. ул. Победы 12",
+             "Во второй парадной снова открыт вход в подвал, печать сорвана, замка нет. Победы 12",
+             "Опять открыт подвал во второй парадной, замка нет, печать сорвана"]
+    results = {}
+    for kind in ("sql", "memory"):
+        mem = MemoryHistoryStore()
+        for k, text in enumerate(texts):
+            # the service restarts between posts: a fresh store object on the same file each time
+            s = open_store(tmp_path / "svc.db", migrate=k == 0) if kind == "sql" else mem
+            d = Doc.from_post(Post(id=f"vk-{k}", text=text, author_id="u1", created_at=NOW + timedelta(days=5 * k)), "omsk")
+            IncidentTagger(s, fingerprinter=fingerprinter)([d])
+            RepeatTagger(s, profiles, fingerprinter=fingerprinter)([d])
+            if k < 2:
+                assert s.record_answer(f"vk-{k}", NOW + timedelta(days=5 * k + 1))
+            results.setdefault(kind, []).append((d.repeat_of, d.new_arguments, [e.reason for e in d.exclusions]))
+            if kind == "sql":
+                s.close()
+    assert results["sql"] == results["memory"]
+    assert results["sql"][2] == (["vk-0", "vk-1"], False, [REASON])
+
+
+def test_a_plain_path_and_a_url_both_work(tmp_path):
+    s = open_store(f"sqlite:///{tmp_path / 'x.db'}")
+    assert isinstance(s, SqlHistoryStore) and len(s) == 0
+    s.close()
+
+
+def test_the_recent_index_slides_with_the_newest_post():
+    mem = MemoryHistoryStore(lsh_days=7)
+    mem.add_many([entry("a", 24 * 20)])
+    query = np.frombuffer(sig(1), "<u4")[None, :]
+    assert [e.post_id for e in mem.similar(query, since=NOW - timedelta(days=60))[0]] == ["a"]
+    mem.add_many([entry("b", 0, signature=sig(2))])  # 20 days newer: "a" leaves the window
+    assert mem.similar(query, since=NOW - timedelta(days=60)) == [[]]
+    assert mem.at_places([("omsk", "ЖКХ", "h:омск|ленин|5")], since=NOW - timedelta(days=60)) == {
+        ("omsk", "ЖКХ", "h:омск|ленин|5"): [mem.get("b")]}
+    assert mem.get("a") is not None and mem.by_authors(["a1"])["a1"][0].post_id == "a"  # still in the history
+
+
+def test_the_related_hint_screens_a_prolific_authors_history(store):
+    store.add_many([entry(f"p{k}", k, terms=(k, 1000 + k), topic=f"t{k}") for k in range(1, 40)])
+    hint = {"a1": ({5, 7}, {"t20"})}
+    got = store.by_authors(["a1"], since=NOW - timedelta(days=5), related=hint)
+    assert sorted(e.post_id for e in got["a1"]) == ["p20", "p5", "p7"]
+    full = store.by_authors(["a1"], since=NOW - timedelta(days=5))
+    assert len(full["a1"]) == 39
+
+
+def test_bulk_load_for_archives(tmp_path, migrated):
+    shutil.copy(migrated, tmp_path / "bulk.db")
+    s = open_store(tmp_path / "bulk.db", migrate=False, lsh_days=7)
+    n = s.bulk_load((entry(f"b{k}", 24 * k, signature=sig(k)) for k in range(30)), bucket_since=NOW - timedelta(days=7),
+                    chunk=8)
+    assert n == 30 and len(s) == 30
+    near = s.similar(np.frombuffer(sig(3), "<u4")[None, :], since=NOW - timedelta(days=7))
+    assert [e.post_id for e in near[0]] == ["b3"]
+    assert s.similar(np.frombuffer(sig(20), "<u4")[None, :], since=NOW - timedelta(days=60)) == [[]]
+    s.close()
+
+
+def test_memory_store_keeps_a_reported_answer_when_a_post_is_retagged():
+    mem = MemoryHistoryStore()
+    mem.add_many([entry("vk-1")])
+    assert mem.record_answer("vk-1", NOW)
+    mem.add_many([entry("vk-1", topic="Другое")])
+    assert mem.get("vk-1").answered_at == NOW and mem.get("vk-1").topic == "Другое" and len(mem) == 1

@@ -1,0 +1,56 @@
+"""The abuse evaluation: eval files are well-formed and disjoint from the development set; counts add up."""
+import json
+
+import pytest
+
+from model.errors import DataError
+from model.paths import DATA_DIR
+from model.toxicity import REASONS, AbuseDetector
+from training.evaluate_abuse import BLIND_FILE, EVAL_FILES, ROUND2_FILE, evaluate_detector, load_eval
+
+
+def test_eval_files_are_big_enough_and_labelled():
+    rows = {name: load_eval(DATA_DIR / "eval" / name) for name in EVAL_FILES}
+    threats = [r for r in rows["abuse_threats.jsonl"] if set(r["labels"]) - {"insult"}]
+    assert len(threats) >= 100
+    assert sum("insult" in r["labels"] for r in rows["abuse_insults.jsonl"]) >= 100
+    assert len(rows["abuse_hard_negatives.jsonl"]) >= 150
+    assert all(not r["labels"] for r in rows["abuse_hard_negatives.jsonl"])
+    for reason in ("threat_official", "threat_authority", "call_to_violence", "harm_intent"):
+        assert sum(reason in r["labels"] for r in threats) >= 20, reason
+
+
+def test_eval_and_development_texts_do_not_overlap():
+    dev = {r["text"] for r in load_eval(DATA_DIR / "examples" / "abuse_train.jsonl")}
+    for name in (*EVAL_FILES, ROUND2_FILE, BLIND_FILE):
+        assert not dev & {r["text"] for r in load_eval(DATA_DIR / "eval" / name)}, name
+
+
+def test_rules_keep_working_on_the_development_set():
+    # the set the rules were written against: a regression guard, not a measure of quality
+    rows = load_eval(DATA_DIR / "examples" / "abuse_train.jsonl")
+    report = evaluate_detector(AbuseDetector.from_data(DATA_DIR, None), rows)
+    assert report["threats_micro"]["f1"] >= 0.95
+    assert report["per_reason"]["insult"]["f1"] >= 0.9
+
+
+def test_counts_per_reason():
+    rows = [
+        {"text": "Взорву вашу мэрию.", "labels": ["threat_authority"]},
+        {"text": "Мэр — мразь.", "labels": ["insult"]},
+        {"text": "Спасибо за дорогу.", "labels": ["insult"]},  # a deliberate wrong label: one miss
+        {"text": "Убитый двор.", "labels": []},
+    ]
+    report = evaluate_detector(AbuseDetector.from_data(DATA_DIR, None), rows)
+    assert report["per_reason"]["threat_authority"] == {
+        "precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 1, "tp": 1, "fp": 0, "fn": 0}
+    assert report["per_reason"]["insult"]["tp"] == 1 and report["per_reason"]["insult"]["fn"] == 1
+    assert set(report["per_reason"]) == set(REASONS)
+    assert len(report["errors"]) == 1
+
+
+def test_a_bad_label_is_a_clear_error(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps({"text": "x", "labels": ["rude"]}) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match="expected labels from"):
+        load_eval(path)
