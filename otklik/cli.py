@@ -85,7 +85,7 @@ def tag(
     assume_tz: Annotated[Optional[str], typer.Option(help="time zone for datetimes without an offset (else such rows are bad rows)")] = None,
     engine: Annotated[str, typer.Option(help="local (processes) or dask (a Dask distributed cluster)")] = "local",
     scheduler: Annotated[Optional[str], typer.Option(help="with --engine dask: tcp://HOST:PORT (default: a LocalCluster)")] = None,
-    history: Annotated[Optional[str], typer.Option(help="history for repeats and incidents: "memory", a SQLite file or a SQLAlchemy URL (one worker)")] = None,
+    history: Annotated[Optional[str], typer.Option(help="history for repeats and incidents: memory, a SQLite file or a SQLAlchemy URL (one worker)")] = None,
     model_path: Annotated[Optional[Path], typer.Option(help="model artifact (default: the bundled one)")] = None,
     default_region: Annotated[str, typer.Option(help="profile for posts without region when --region is not given")] = "omsk",
 ) -> None:

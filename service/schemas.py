@@ -14,7 +14,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    StrictInt,
     StrictStr,
     WithJsonSchema,
     ValidationError,
@@ -55,7 +54,14 @@ AwareDatetime = Annotated[
     WithJsonSchema({"type": "string", "format": "date-time", "pattern": "^20[0-9]{2}-",
                     "description": f"ISO 8601 with an offset, years {MIN_YEAR}..{MAX_YEAR}"}),
 ]
-NonNegative = Annotated[StrictInt, Field(ge=0, le=10**12)]
+def _json_integer(value: Any) -> Any:
+    # JSON has one number type: 5.0 is the integer 5, "5" and true are not numbers
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"expected a non-negative integer, got {type(value).__name__}")
+    return value
+
+
+NonNegative = Annotated[int, Field(ge=0, le=10**12), BeforeValidator(_json_integer)]
 
 
 class EngagementIn(BaseModel):

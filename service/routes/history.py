@@ -86,6 +86,9 @@ def post_answered(post_id: str, body: AnsweredIn, request: Request, role: AnyRol
     return {"id": post_id, "answered_at": body.answered_at}
 
 
+ALERT_PARAMS = {"region", "since", "window", "until"}
+
+
 def span_hours(window: float | None, detector: SurgeDetector) -> float:
     return window if window is not None else detector.window / timedelta(hours=1)
 
@@ -101,6 +104,11 @@ def alerts(
     window: Annotated[float | None, Query(ge=0.25, le=168, description="sliding window, hours, 0.25..168 (default 6)")] = None,
     until: Annotated[AwareDatetime | None, Query(description="end of the scan (default now)")] = None,
 ) -> dict[str, Any]:
+    unknown = sorted(set(request.query_params) - ALERT_PARAMS)
+    if unknown:
+        raise ApiError(422, "invalid_input",
+                       f"expected query parameters from {', '.join(sorted(ALERT_PARAMS))}, got {', '.join(unknown)}",
+                       unknown[0])
     store = _store(request)
     pipeline = getattr(request.app.state, "pipeline", None)
     profiles = getattr(pipeline, "profiles", None)

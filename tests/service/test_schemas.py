@@ -36,6 +36,7 @@ def test_minimal_post_and_unknown_fields_ignored():
         (ok(detected_at="вчера"), "detected_at", "datetime"),
         (ok(engagement={"likes": -1}), "engagement.likes", "greater than or equal"),
         (ok(engagement={"likes": "много"}), "engagement.likes", "integer"),
+        (ok(engagement={"likes": 1.5}), "engagement.likes", "integer"),
         (ok(geo={"lat": 91, "lon": 0}), "geo.lat", "less than or equal"),
         (ok(geo={"lat": 55}), "geo.lon", "required"),
         (["not", "an", "object"], "post", "JSON object"),

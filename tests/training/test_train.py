@@ -133,11 +133,13 @@ def test_incompatible_artifact_is_refused(tiny, tmp_path):
         load_artifact(copy)
 
 
-def test_registry_skips_missing_modules_and_rejects_unknown_names(tiny, monkeypatch, caplog):
+def test_registry_refuses_missing_trainers_and_unknown_names(tiny, monkeypatch):
     monkeypatch.setitem(train_module.TRAINERS, "future", "training.not_written_yet:train")
-    with caplog.at_level(logging.WARNING), pytest.raises(OtklikError, match="no trainer ran"):
+    with pytest.raises(ModuleNotFoundError, match="not_written_yet"):
         run_train(tiny["shared"], tiny["root"] / "none", only=["future"])
-    assert "does not exist yet" in caplog.text
+    monkeypatch.setitem(train_module.TRAINERS, "future", "training.topic:no_such_function")
+    with pytest.raises(OtklikError, match="no_such_function"):
+        run_train(tiny["shared"], tiny["root"] / "none", only=["future"])
     with pytest.raises(OtklikError, match="only"):
         run_train(tiny["shared"], tiny["root"] / "none", only=["nonsense"])
 
