@@ -37,7 +37,7 @@ evaluate: $(STAMP)
 	$(BIN)/otklik evaluate
 
 bench: $(STAMP)
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/run_all.py $(BENCH)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -115,6 +115,7 @@ def save_artifact(
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    os.chmod(tmp, 0o755)  # mkdtemp makes it private; the artifact is read by every user of the install
     try:
         for name, obj in components.items():
             joblib.dump(obj, tmp / f"{name}.joblib", compress=3)

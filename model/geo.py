@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neighbors import BallTree
 from sklearn.utils.validation import check_is_fitted
 
 from .errors import InputError
@@ -55,10 +55,10 @@ class GeoIndex(BaseEstimator):
             raise ValueError(f"expected (n, 2) points and n labels, got {points.shape} and {len(labels)}")
         self.labels_ = sorted(set(labels), key=lambda t: tuple(x or "" for x in t))
         index = {lab: k for k, lab in enumerate(self.labels_)}
-        y = np.array([index[lab] for lab in labels], dtype=np.int32)
-        self.knn_ = KNeighborsClassifier(
-            n_neighbors=min(self.n_neighbors, len(points)), metric="haversine", algorithm="ball_tree", weights="distance"
-        ).fit(np.radians(points).astype(np.float32), y)
+        self.y_ = np.array([index[lab] for lab in labels], dtype=np.int32)
+        # a bare ball tree, queried once per point: a KNeighborsClassifier costs ~1 ms a call in checks
+        self.tree_ = BallTree(np.radians(points), metric="haversine")
+        self.k_ = min(self.n_neighbors, len(points))
         c = list(centroids)
         self.centroids_ = np.radians(np.array([[x[0], x[1]] for x in c], dtype=float)).reshape(-1, 2)
         self.centroid_radius_km_ = np.array([x[2] for x in c], dtype=float)
@@ -68,12 +68,12 @@ class GeoIndex(BaseEstimator):
 
     def locate(self, lat: float, lon: float, region: str | None = None) -> dict[str, str | None] | None:
         """{"municipality", "district", "settlement"} for a point, or None when it is not known."""
-        check_is_fitted(self, "knn_")
+        check_is_fitted(self, "tree_")
         lat, lon = check_point(lat, lon)
-        x = np.radians([[lat, lon]]).astype(np.float32)
-        dist, idx = self.knn_.kneighbors(x, n_neighbors=1)
-        if dist[0, 0] * EARTH_KM <= self.max_km:
-            k = int(self.knn_.predict(x)[0])
+        dist, idx = self.tree_.query(np.radians([[lat, lon]]), k=self.k_)
+        dist, idx = dist[0], idx[0]
+        if dist[0] * EARTH_KM <= self.max_km:
+            k = self._vote(dist, idx)
             district, municipality, settlement = self.labels_[k]
             return {"municipality": municipality, "district": district, "settlement": settlement}
         if len(self.centroids_):
@@ -83,6 +83,15 @@ class GeoIndex(BaseEstimator):
                 municipality, settlement = self.centroid_names_[best]
                 return {"municipality": municipality, "district": None, "settlement": settlement}
         return None
+
+    def _vote(self, dist: np.ndarray, idx: np.ndarray) -> int:
+        """Distance-weighted majority of the neighbours' labels (an exact hit decides alone)."""
+        labels = self.y_[idx]
+        if dist[0] == 0.0:
+            exact = labels[dist == 0.0]
+            return int(np.bincount(exact).argmax())
+        weights = np.bincount(labels, weights=1.0 / dist)
+        return int(weights.argmax())
 
     def predict(self, points: np.ndarray) -> list[tuple[str, str | None, str | None] | None]:
         """(district, municipality, settlement) per (lat, lon) row; None where unknown (for evaluation)."""

@@ -1,12 +1,18 @@
 """Routing: who must answer a post.
 
-For profiles with real executor labels (spb, kursk) a learned `ExecutorModel`:
+For profiles with real executor labels a learned model. SPb (`ExecutorModel`):
 - executors that exist once per district ("СПб ГКУ ЖА Невского района") are folded into templates
   ("СПб ГКУ ЖА {D}ого района") and instantiated with the post's district, so the text only has to
   tell the KIND of executor and the location tells which one;
 - P(template | text, district) = ½ · Σ_r P(r | text) · T[r, district] (a fine-label classifier over
   the source's own reasons/themes times a smoothed (reason, district) → template table learned from
   the data, backed off to the reason alone) + ½ · P(template | text) (a direct linear model).
+- Kursk (`PlaceExecutorModel`): its executors are town/district administrations plus city and
+  regional committees chosen by theme, so one linear model reads the text features and a one-hot
+  of the post's place (doc.location municipality, and municipality/district for the city okrugs);
+  when the text's best guess is a service of the regional capital only («… города Курска») and the
+  post is from another town or district, that town's administration (learned place → «Администрация …»
+  table) takes its place.
 For a post whose topic group the learned model has not seen enough of (SPb data covers housing and
 city upkeep only), and for every other profile, the profile's routing table (group → departments,
 responsible first) decides.
@@ -84,8 +90,10 @@ class ExecutorModel(BaseEstimator):
     """P(executor | text, district) for one profile (see the module docstring)."""
 
     def __init__(self, mix: float = 0.5, alpha: float = 5.0, C: float = 0.5, keep: int = 1500,
-                 reason_solver: str = "centroid", char_bits: int = 17, word_bits: int = 17, random_state: int = 13):
+                 reason_solver: str = "centroid", char_bits: int = 17, word_bits: int = 17,
+                 district_weight: float = 0.0, random_state: int = 13):
         self.mix = mix
+        self.district_weight = district_weight
         self.reason_solver = reason_solver
         self.alpha = alpha
         self.C = C
@@ -111,10 +119,17 @@ class ExecutorModel(BaseEstimator):
         templates = np.array([to_template(e, d) for e, d in zip(executors, canon)], dtype=object)
         self.municipality_district_ = _majority(municipalities, canon)
         self.featurizer_ = TextFeaturizer(char_bits=self.char_bits, word_bits=self.word_bits).fit(texts)
-        X = self.featurizer_.transform(texts)
+        X = self._features(texts, canon)
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        # the reason model reads the text only (a district says nothing about the reason): its
+        # weights on the district columns are zero
+        X_text = X[:, : self.featurizer_.n_features].tocsr()
         self.reason_model_ = LinearScorer(C=self.C, keep=self.keep, solver=self.reason_solver,
-                                          random_state=self.random_state).fit(X, reasons, w)
+                                          random_state=self.random_state).fit(X_text, reasons, w)
+        if X.shape[1] > X_text.shape[1]:
+            coef = self.reason_model_.coef_
+            self.reason_model_.coef_ = sp.csr_matrix((coef.data, coef.indices, coef.indptr),
+                                                     shape=(coef.shape[0], X.shape[1]))
         self.template_model_ = LinearScorer(C=self.C, keep=self.keep, random_state=self.random_state).fit(X, templates, w)
         self.templates_ = list(self.template_model_.classes_)
         t_index = {t: i for i, t in enumerate(self.templates_)}
@@ -144,6 +159,18 @@ class ExecutorModel(BaseEstimator):
         state.pop("_stacked_t", None)  # derived at first use
         return state
 
+    def _features(self, texts, canon) -> sp.csr_matrix:
+        """Text features, plus (district_weight > 0) a one-hot of the canonical district: a
+        per-district prior for the direct template model (some districts' upkeep goes to other agencies)."""
+        X = self.featurizer_.transform(list(texts))
+        if not getattr(self, "district_weight", 0.0):
+            return X
+        index = {d: i for i, d in enumerate(self.districts_)}
+        rows = [i for i, d in enumerate(canon) if d in index]
+        D = sp.csr_matrix((np.full(len(rows), self.district_weight, dtype=np.float32),
+                           (rows, [index[canon[i]] for i in rows])), shape=(len(canon), len(self.districts_)))
+        return sp.hstack([X, D], format="csr", dtype=np.float32)
+
     def _index_districts(self) -> None:
         self.district_by_key_ = {district_key(d): d for d in self.districts_}
 
@@ -155,10 +182,10 @@ class ExecutorModel(BaseEstimator):
         return d
 
     def calibrate(self, texts, reasons, executors, districts=None) -> "ExecutorModel":
-        X = self.featurizer_.transform(list(texts))
-        n = X.shape[0]
+        n = len(texts)
         districts = list(districts) if districts is not None else [None] * n
         canon = [self.resolve_district(d) for d in districts]
+        X = self._features(texts, canon)
         self.reason_model_.calibrate(X, reasons)
         self.template_model_.calibrate(X, [to_template(e, d) for e, d in zip(executors, canon)])
         return self
@@ -166,7 +193,7 @@ class ExecutorModel(BaseEstimator):
     def predict_template_proba(self, texts, districts) -> np.ndarray:
         """P(template) n×len(templates_); districts are canonical names (resolve_district) or None."""
         check_is_fitted(self, "table_")
-        X = self.featurizer_.transform(list(texts))
+        X = self._features(texts, districts)
         if getattr(self, "_stacked_t", None) is None:  # one sparse product for both classifiers
             self._stacked_t = sp.vstack([self.reason_model_.coef_, self.template_model_.coef_], format="csr").T.tocsr()
         D = (X @ self._stacked_t).toarray()
@@ -192,6 +219,134 @@ class ExecutorModel(BaseEstimator):
             return False
         topic_rows = getattr(self, "topic_rows_", None)
         return topic is None or not topic_rows or topic_rows.get(topic, 0) >= MIN_TOPIC_ROWS
+
+
+def place_key(municipality: str | None, district: str | None = None) -> str | None:
+    """The place a post is about, as one key: 'курск/центральный' (a city okrug), 'льгов', 'курский район'."""
+    mun = municipality.lower().replace("ё", "е").strip() if isinstance(municipality, str) and municipality.strip() else None
+    dist = district_key(district)
+    if mun and dist:
+        return f"{mun}/{dist}"
+    return mun or dist
+
+
+class PlaceExecutorModel(BaseEstimator):
+    """P(executor | text, place) for a profile whose executors are per-town administrations plus
+    regional/city committees chosen by theme (Kursk): one linear model over the hashed text
+    features and a one-hot of the post's place (municipality, and municipality/district), so the
+    text says the kind of problem and the place picks the town's or district's administration.
+
+    Same `rank` / `covers` interface as `ExecutorModel`; `rank` takes the location's districts and
+    municipalities. A post without a place is scored with the text alone (the one-hot is empty).
+    """
+
+    def __init__(self, C: float = 1.0, place_weight: float = 1.0, keep: int = 2500, char_bits: int = 17,
+                 word_bits: int = 17, capital: str = "курск", capital_name: str = "города Курска",
+                 local_fill: bool = True, max_iter: int = 200, random_state: int = 13):
+        self.C = C
+        self.max_iter = max_iter
+        self.capital = capital
+        self.capital_name = capital_name
+        self.local_fill = local_fill
+        self.place_weight = place_weight
+        self.keep = keep
+        self.char_bits = char_bits
+        self.word_bits = word_bits
+        self.random_state = random_state
+
+    def _places(self, districts, municipalities) -> sp.csr_matrix:
+        rows, cols = [], []
+        for i, (d, m) in enumerate(zip(districts, municipalities)):
+            for key in {place_key(m), place_key(m, d)} - {None}:
+                j = self.place_index_.get(key)
+                if j is not None:
+                    rows.append(i)
+                    cols.append(j)
+        return sp.csr_matrix((np.full(len(rows), self.place_weight, dtype=np.float32), (rows, cols)),
+                             shape=(len(districts), len(self.place_index_)))
+
+    def _features(self, texts, districts, municipalities) -> sp.csr_matrix:
+        return sp.hstack([self.featurizer_.transform(list(texts)), self._places(districts, municipalities)],
+                         format="csr", dtype=np.float32)
+
+    def fit(self, texts, executors, districts=None, municipalities=None, groups=None, topics=None,
+            sample_weight=None) -> "PlaceExecutorModel":
+        texts = list(texts)
+        n = len(texts)
+        districts = list(districts) if districts is not None else [None] * n
+        municipalities = list(municipalities) if municipalities is not None else [None] * n
+        keys = sorted({k for d, m in zip(districts, municipalities) for k in (place_key(m), place_key(m, d)) if k})
+        self.place_index_ = {k: i for i, k in enumerate(keys)}
+        self.featurizer_ = TextFeaturizer(char_bits=self.char_bits, word_bits=self.word_bits).fit(texts)
+        X = self._features(texts, districts, municipalities)
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        self.scorer_ = LinearScorer(C=self.C, keep=self.keep, max_iter=self.max_iter,
+                                    random_state=self.random_state).fit(X, list(executors), w)
+        self.templates_ = list(self.scorer_.classes_)
+        self._fit_local(executors, districts, municipalities)
+        self.group_rows_ = _counts(groups)
+        self.topic_rows_ = _counts(topics)
+        return self
+
+    def _fit_local(self, executors, districts, municipalities) -> None:
+        """place → its own administration (the most frequent «Администрация …» of the place's rows),
+        and the executors that serve the regional capital only (their rows with a place are almost
+        all in it): when one of them is the best guess for a post from another town, their share of P
+        goes to that town's administration."""
+        by_place: dict[str, dict[str, int]] = {}
+        capital_rows: dict[str, list[int]] = {}
+        for e, d, m in zip(executors, districts, municipalities):
+            key = place_key(m)
+            if not key:
+                continue
+            stats = capital_rows.setdefault(e, [0, 0])
+            stats[0] += key == self.capital
+            stats[1] += 1
+            if e.startswith("Администрация") and key != self.capital:
+                by_place.setdefault(key, {}).setdefault(e, 0)
+                by_place[key][e] += 1
+        self.local_admin_ = {k: max(c, key=c.get) for k, c in by_place.items() if max(c, key=c.get) in self.templates_}
+        # a regional body («… Курской области») serves every town even if the data's rows are mostly
+        # from the capital
+        self.capital_only_ = sorted(
+            e for e in self.templates_
+            if self.capital_name in e or ("области" not in e and capital_rows.get(e, [0, 0])[1] >= 3
+                                          and capital_rows[e][0] >= 0.8 * capital_rows[e][1]))
+
+    def calibrate(self, texts, executors, districts=None, municipalities=None) -> "PlaceExecutorModel":
+        n = len(texts)
+        districts = list(districts) if districts is not None else [None] * n
+        municipalities = list(municipalities) if municipalities is not None else [None] * n
+        self.scorer_.calibrate(self._features(texts, districts, municipalities), list(executors))
+        return self
+
+    def predict_proba(self, texts, districts=None, municipalities=None) -> np.ndarray:
+        check_is_fitted(self, "scorer_")
+        n = len(texts)
+        districts = list(districts) if districts is not None else [None] * n
+        municipalities = list(municipalities) if municipalities is not None else [None] * n
+        P = self.scorer_.predict_proba(self._features(texts, districts, municipalities))
+        if self.local_fill and self.local_admin_:
+            index = {t: j for j, t in enumerate(self.templates_)}
+            capital_cols = [index[e] for e in self.capital_only_]
+            capital = np.zeros(P.shape[1], dtype=bool)
+            capital[capital_cols] = True
+            for i, m in enumerate(municipalities):
+                admin = self.local_admin_.get(place_key(m))
+                # only when the text's best guess is a capital-city service: a regional committee
+                # (health, regional transport) stays the answer wherever the post comes from
+                if admin is not None and capital[P[i].argmax()]:
+                    P[i, index[admin]] += P[i, capital_cols].sum()
+                    P[i, capital_cols] = 0.0
+        return P
+
+    def rank(self, texts, districts, municipalities=None, k: int = 3) -> list[list[tuple[str, float]]]:
+        P = self.predict_proba(texts, districts, municipalities)
+        order = np.argsort(-P, axis=1)[:, :k]
+        return [[(self.templates_[j], float(P[i, j])) for j in order[i]] for i in range(len(texts))]
+
+    def covers(self, group: str | None, topic: str | None = None) -> bool:
+        return ExecutorModel.covers(self, group, topic)  # type: ignore[arg-type]
 
 
 def _counts(values) -> dict[str, int]:
@@ -278,10 +433,10 @@ class RouteTagger:
 
     name = "route"
 
-    def __init__(self, models: dict[str, ExecutorModel] | None, profiles: Profiles | None = None):
+    def __init__(self, models: dict[str, ExecutorModel | PlaceExecutorModel] | None, profiles: Profiles | None = None):
         self.models = dict(models or {})
         for region, m in self.models.items():
-            check_is_fitted(m, "table_")
+            check_is_fitted(m)
         self._profiles = profiles
 
     @property

@@ -5,7 +5,10 @@ Two levels, so that a post's topic always belongs to its group:
 - per group, a topic model: P(topic | group, text) over that group's topics with training data.
 A topic's score is P(group) * P(topic | group). Both levels are pruned, temperature-calibrated
 linear models over hashed char n-grams + lemma n-grams (`model.linear`); both levels' weights are
-stacked, so a batch is one sparse matrix product. `doc.topic` is None only when the text has no letters at all.
+stacked, so a batch is one sparse matrix product. The group level is an ensemble folded into one
+weight matrix: the SVM over all rows + an SVM over the hand-written (informal) rows only + a
+complement naive Bayes (all three are linear in the features, so their sum costs nothing at
+inference). `doc.topic` is None only when the text has no letters at all.
 """
 from __future__ import annotations
 

@@ -9,7 +9,6 @@ with `data/mappings/*.yaml`, and makes the honest held-out splits:
 """
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,8 @@ import pandas as pd
 import yaml
 
 from model.errors import DataError
+
+from .jsonl import read_jsonl
 from model.paths import DATA_DIR
 from model.rubricator import Rubricator, load_rubricator
 from model.text import normalize
@@ -141,31 +142,24 @@ def load_jsonl_posts(path: Path, rubricator: Rubricator | None = None, source: s
     rubricator = rubricator or load_rubricator()
     path = Path(path)
     rows = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{n}: expected a JSON object, got a parse error: {exc}") from exc
-            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str) or not obj["text"].strip():
-                raise DataError(f"{path}:{n}: text: expected a non-empty string")
-            topic, group = obj.get("topic"), obj.get("group")
-            if topic is not None:
-                if not rubricator.has_topic(topic):
-                    raise DataError(f"{path}:{n}: topic: expected a rubricator topic name, got {topic!r}")
-                if group is not None and rubricator.topic(topic).group != group:
-                    raise DataError(f"{path}:{n}: group: expected {rubricator.topic(topic).group!r} for topic {topic!r}, got {group!r}")
-                group = rubricator.topic(topic).group
-            elif group is not None and group not in rubricator.groups:
-                raise DataError(f"{path}:{n}: group: expected a rubricator group, got {group!r}")
-            rows.append({
-                "id": str(obj.get("id", f"{path.stem}-{n}")), "source": source, "text": obj["text"],
-                "topic": topic, "group": group, "executor": obj.get("executor"),
-                "district": obj.get("district"), "municipality": obj.get("municipality"),
-                "author": obj.get("author_id"), "order": n, "label": topic, "region": obj.get("region"),
-            })
+    for n, obj in read_jsonl(path):
+        if not isinstance(obj.get("text"), str) or not obj["text"].strip():
+            raise DataError(f"{path}:{n}: text: expected a non-empty string")
+        topic, group = obj.get("topic"), obj.get("group")
+        if topic is not None:
+            if not rubricator.has_topic(topic):
+                raise DataError(f"{path}:{n}: topic: expected a rubricator topic name, got {topic!r}")
+            if group is not None and rubricator.topic(topic).group != group:
+                raise DataError(f"{path}:{n}: group: expected {rubricator.topic(topic).group!r} for topic {topic!r}, got {group!r}")
+            group = rubricator.topic(topic).group
+        elif group is not None and group not in rubricator.groups:
+            raise DataError(f"{path}:{n}: group: expected a rubricator group, got {group!r}")
+        rows.append({
+            "id": str(obj.get("id", f"{path.stem}-{n}")), "source": source, "text": obj["text"],
+            "topic": topic, "group": group, "executor": obj.get("executor"),
+            "district": obj.get("district"), "municipality": obj.get("municipality"),
+            "author": obj.get("author_id"), "order": n, "label": topic, "region": obj.get("region"),
+        })
     df = pd.DataFrame(rows, columns=COLUMNS[:3] + COLUMNS[4:] + ["region"])
     df["clean"] = [clean_text(t) for t in df["text"]]
     return df

@@ -27,6 +27,8 @@ from typing import Any
 from model.artifact import load_artifact
 from model.doc import Doc
 from model.errors import DataError
+
+from .jsonl import read_jsonl
 from model.paths import DATA_DIR, DEFAULT_ARTIFACT, SHARED_DATA_DIR
 from model.records import Post
 from model.toxicity import REASONS, AbuseDetector
@@ -44,20 +46,13 @@ KURSK = Path("appeals/kursk_cur_2022/train_dataset_train.csv")
 
 def load_eval(path: Path) -> list[dict[str, Any]]:
     rows = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{n}: expected a JSON object, got a parse error: {exc}") from exc
-            if not isinstance(row.get("text"), str) or not isinstance(row.get("labels"), list):
-                raise DataError(f"{path}:{n}: expected fields text (string) and labels (list)")
-            bad = [x for x in row["labels"] if x not in REASONS and x != "profanity"]
-            if bad:
-                raise DataError(f"{path}:{n}: expected labels from {REASONS}, got {bad}")
-            rows.append(row)
+    for n, row in read_jsonl(path):
+        if not isinstance(row.get("text"), str) or not isinstance(row.get("labels"), list):
+            raise DataError(f"{path}:{n}: expected fields text (string) and labels (list)")
+        bad = [x for x in row["labels"] if x not in REASONS and x != "profanity"]
+        if bad:
+            raise DataError(f"{path}:{n}: expected labels from {REASONS}, got {bad}")
+        rows.append(row)
     return rows
 
 

@@ -28,6 +28,8 @@ from typing import Any
 
 from model.doc import Doc
 from model.errors import DataError
+
+from .jsonl import read_jsonl
 from model.exclusions import ExclusionTagger
 from model.paths import DATA_DIR, DEFAULT_ARTIFACT, SHARED_DATA_DIR
 from model.profiles import Profiles
@@ -76,17 +78,10 @@ class Counts:
 
 def load_eval(path: Path) -> list[dict[str, Any]]:
     rows = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{n}: expected a JSON object, got a parse error: {exc}") from exc
-            if not isinstance(row.get("text"), str) or not isinstance(row.get("labels"), list):
-                raise DataError(f"{path}:{n}: expected fields text (string) and labels (list)")
-            rows.append(row)
+    for n, row in read_jsonl(path):
+        if not isinstance(row.get("text"), str) or not isinstance(row.get("labels"), list):
+            raise DataError(f"{path}:{n}: expected fields text (string) and labels (list)")
+        rows.append(row)
     return rows
 
 

@@ -24,6 +24,8 @@ from typing import Any
 import pandas as pd
 
 from model.errors import DataError
+
+from .jsonl import read_jsonl
 from model.records import EXCLUSION_REASONS
 from model.rubricator import Rubricator, load_rubricator
 
@@ -126,36 +128,27 @@ def load_feedback(path: str | Path, rubricator: Rubricator | None = None) -> lis
         raise DataError(f"expected a feedback file (otklik export-feedback) at {path}, found none")
     known = {f for f in FeedbackExample.__dataclass_fields__}
     out = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{n}: expected a JSON object, got a parse error: {exc}") from exc
-            if not isinstance(obj, dict):
-                raise DataError(f"{path}:{n}: expected a JSON object, got {type(obj).__name__}")
-            if not isinstance(obj.get("text"), str) or not obj["text"].strip():
-                raise DataError(f"{path}:{n}: text: expected a non-empty string")
-            if not isinstance(obj.get("id"), str):
-                obj["id"] = f"{path.stem}-{n}"
-            topic, group = obj.get("topic"), obj.get("group")
-            if topic is not None:
-                if not rubricator.has_topic(topic):
-                    raise DataError(f"{path}:{n}: topic: expected a rubricator topic name, got {topic!r}")
-                expected = rubricator.topic(topic).group
-                if group is not None and group != expected:
-                    raise DataError(f"{path}:{n}: group: expected {expected!r} for topic {topic!r}, got {group!r}")
-                obj["group"] = expected
-            elif group is not None and group not in rubricator.groups:
-                raise DataError(f"{path}:{n}: group: expected a rubricator group, got {group!r}")
-            bad = [r for r in obj.get("exclusions") or [] if r not in EXCLUSION_REASONS]
-            if bad:
-                raise DataError(f"{path}:{n}: exclusions: expected reasons from {EXCLUSION_REASONS}, got {bad}")
-            if obj.get("importance") not in (None, "normal", "high"):
-                raise DataError(f"{path}:{n}: importance: expected normal or high, got {obj['importance']!r}")
-            out.append(FeedbackExample(**{k: v for k, v in obj.items() if k in known}))
+    for n, obj in read_jsonl(path):
+        if not isinstance(obj.get("text"), str) or not obj["text"].strip():
+            raise DataError(f"{path}:{n}: text: expected a non-empty string")
+        if not isinstance(obj.get("id"), str):
+            obj["id"] = f"{path.stem}-{n}"
+        topic, group = obj.get("topic"), obj.get("group")
+        if topic is not None:
+            if not rubricator.has_topic(topic):
+                raise DataError(f"{path}:{n}: topic: expected a rubricator topic name, got {topic!r}")
+            expected = rubricator.topic(topic).group
+            if group is not None and group != expected:
+                raise DataError(f"{path}:{n}: group: expected {expected!r} for topic {topic!r}, got {group!r}")
+            obj["group"] = expected
+        elif group is not None and group not in rubricator.groups:
+            raise DataError(f"{path}:{n}: group: expected a rubricator group, got {group!r}")
+        bad = [r for r in obj.get("exclusions") or [] if r not in EXCLUSION_REASONS]
+        if bad:
+            raise DataError(f"{path}:{n}: exclusions: expected reasons from {EXCLUSION_REASONS}, got {bad}")
+        if obj.get("importance") not in (None, "normal", "high"):
+            raise DataError(f"{path}:{n}: importance: expected normal or high, got {obj['importance']!r}")
+        out.append(FeedbackExample(**{k: v for k, v in obj.items() if k in known}))
     log.info("feedback: %d examples from %s", len(out), path)
     return out
 

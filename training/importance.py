@@ -30,6 +30,8 @@ from sklearn.metrics import precision_recall_fscore_support
 from sklearn.model_selection import StratifiedKFold
 
 from model.errors import DataError
+
+from .jsonl import read_jsonl
 from model.importance import ImportanceModel, ImportanceTagger
 from model.paths import DATA_DIR
 from model.records import Engagement
@@ -55,17 +57,10 @@ LEVELS = ("normal", "high")
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
     rows = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{n}: expected a JSON object, got invalid JSON ({exc.msg})") from None
-            if not isinstance(row.get("text"), str) or row.get("level") not in LEVELS:
-                raise DataError(f"{path}:{n}: expected 'text' and 'level' in {LEVELS}, got {sorted(row)}")
-            rows.append(row)
+    for n, row in read_jsonl(path):
+        if not isinstance(row.get("text"), str) or row.get("level") not in LEVELS:
+            raise DataError(f"{path}:{n}: expected 'text' and 'level' in {LEVELS}, got {sorted(row)}")
+        rows.append(row)
     return rows
 
 

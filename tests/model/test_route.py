@@ -8,8 +8,9 @@ from model.doc import Doc
 from model.paths import DEFAULT_ARTIFACT
 from model.profiles import Profiles
 from model.records import Location, Post
-from model.route import (REVIEW_MIN_SCORE, UNKNOWN_DISTRICT, RouteTagger, district_key, from_template,
-                         to_template)
+from model.paths import SHARED_DATA_DIR
+from model.route import (REVIEW_MIN_SCORE, UNKNOWN_DISTRICT, PlaceExecutorModel, RouteTagger, district_key,
+                         from_template, place_key, to_template)
 from model.rubricator import load_rubricator
 from model.topic import TopicTagger
 
@@ -151,3 +152,41 @@ def test_territory_resolves_the_local_department(topic, router):
     assert [e.name for e in south.route.executors] == ["Администрация поселения Южное"]
     assert [e.name for e in nowhere.route.executors] == ["Администрация муниципального образования (по месту)"]
     assert nowhere.route.needs_review
+
+
+@pytest.fixture(scope="module")
+def kursk_model():
+    """A place-aware executor model fitted on the real Kursk rows (places from the location component)."""
+    from training import appeals
+    from training.route import fit_place_model, kursk_places
+
+    df = appeals.load_kursk(SHARED_DATA_DIR)
+    df = kursk_places(df[df["executor"].notna()].reset_index(drop=True))
+    return fit_place_model(df, seed=13)
+
+
+def test_place_key():
+    assert place_key("Курск", "Центральный округ") == "курск/центральный"
+    assert place_key("Конышёвский район") == "конышевский район"
+    assert place_key(None, None) is None
+
+
+def test_kursk_place_picks_the_local_administration(kursk_model):
+    from training.appeals import clean_text
+
+    text = [clean_text("Огромные ямы на дороге по улице Карла Маркса, ремонта нет годами")]
+    city = kursk_model.rank(text, [None], [None])[0]
+    assert "Курск" in city[0][0] and "района" not in city[0][0]
+    assert kursk_model.rank(text, [None], ["Курский район"])[0][0][0] == "Администрация Курского района"
+    assert kursk_model.rank(text, [None], ["Льгов"])[0][0][0] == "Администрация города Льгов"
+    # health care is the regional committee's wherever the post comes from
+    health = [clean_text("В больнице не хватает врачей, к терапевту не попасть")]
+    assert kursk_model.rank(health, [None], ["Льгов"])[0][0][0] == "Комитет здравоохранения Курской области"
+
+
+def test_kursk_place_model_in_the_router(kursk_model, topic):
+    router = RouteTagger({"kursk": kursk_model}, Profiles.load(FIXTURES, default="testland"))
+    doc = route(topic, router, "Огромные ямы на дороге, ремонта нет годами", "kursk", municipality="Курский район")
+    assert doc.extras["route_source"] == "learned"
+    assert doc.route.executors[0].name == "Администрация Курского района"
+    assert len(doc.extras["route_candidates"]) == 3

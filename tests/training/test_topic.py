@@ -1,5 +1,5 @@
 """The topic trainer's data handling: both example files, the stratified dev hold-out, source weights,
-and the informal-only group model folded into the group model."""
+the informal-only group model and the naive Bayes folded into the group model."""
 from __future__ import annotations
 
 import json
@@ -95,3 +95,51 @@ def test_hand_written_share_raises_their_weight_within_a_group(examples):
         in_g = rows["group"].values == g
         assert w[in_g & hand].sum() == pytest.approx(w[in_g & ~hand].sum(), rel=1e-6)
     assert np.isclose(w.mean(), 1.0)
+
+
+def test_naive_bayes_is_folded_into_the_group_weights(examples):
+    df = examples[examples["group"].isin(GROUPS)].reset_index(drop=True)
+    texts, topics, groups = df["clean"].tolist(), df["topic"].tolist(), df["group"].tolist()
+    plain = TopicModel(char_bits=14, word_bits=14).fit(texts, topics, groups)
+    nb = TopicModel(char_bits=14, word_bits=14, nb_weight=0.25, nb_keep=500).fit(texts, topics, groups)
+    added = nb.group_model_.coef_ - plain.group_model_.coef_
+    assert added.nnz > 0 and (np.diff(added.indptr) <= plain.group_model_.coef_.getnnz(axis=1) + 500).all()
+    # the ensemble still learns its training rows and still returns distributions
+    pg, pt = nb.predict_proba(texts)
+    assert np.allclose(pg.sum(axis=1), 1) and np.allclose(pt.sum(axis=1), 1)
+    assert np.mean(np.array(nb.groups_)[pg.argmax(axis=1)] == np.array(groups)) > 0.9
+
+
+def test_training_with_curator_feedback_on_tiny_data(tmp_path, examples):
+    """`train(..., feedback=...)` end to end on a small copy of the real data: the corrections train
+    (they are appended after the dev hold-out is drawn, so they never shift it)."""
+    import gzip
+
+    import pandas as pd
+
+    from model.paths import SHARED_DATA_DIR
+
+    shared = tmp_path / "shared"
+    (shared / appeals.SPB_FILE).parent.mkdir(parents=True)
+    (shared / appeals.KURSK_FILE).parent.mkdir(parents=True)
+    spb = pd.read_csv(SHARED_DATA_DIR / appeals.SPB_FILE).sample(400, random_state=2)
+    with gzip.open(shared / appeals.SPB_FILE, "wt", encoding="utf-8") as f:
+        spb.sort_values("petition_dt").to_csv(f, index=False)
+    pd.read_csv(SHARED_DATA_DIR / appeals.KURSK_FILE).sample(150, random_state=2).to_csv(shared / appeals.KURSK_FILE, index=False)
+    small = tmp_path / "ex" / "topics.jsonl"
+    small.parent.mkdir()
+    small.write_text("\n".join(appeals.EXAMPLES_FILE.read_text(encoding="utf-8").splitlines()[::8]) + "\n", encoding="utf-8")
+    fb = tmp_path / "feedback.jsonl"
+    fb.write_text("\n".join(json.dumps({"text": t, "topic": "Отлов безнадзорных собак и кошек",
+                                        "group": "Безопасность"}, ensure_ascii=False)
+                            for t in ("свора собак у школы кидается на детей", "бездомные псы покусали почтальона",
+                                      "стая собак у гаражей, отловите")) + "\n", encoding="utf-8")
+    trained = topic_training.train(shared, seed=13, examples_file=small, informal_file=tmp_path / "none.jsonl",
+                                   feedback=fb)
+    meta = trained.meta
+    assert meta["sizes"]["examples"] == len(small.read_text(encoding="utf-8").splitlines()) + 3
+    assert meta["metrics"]["examples_heldout"]["group"]["n"] > 0 and meta["metrics"]["informal"] == {"n": 0}
+    assert "ece" in meta["metrics"]["spb_test"]["group"]["calibration"]
+    assert any(k.endswith("feedback.jsonl") for k in meta["data_sha256"])
+    pg, _ = trained.estimator.predict_proba(["собаки бросаются на людей у школы"])
+    assert trained.estimator.groups_[int(pg.argmax())] == "Безопасность"

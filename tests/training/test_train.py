@@ -95,6 +95,11 @@ def test_tiny_training_run_writes_a_complete_artifact(tiny):
     assert any(k.endswith("spb_appeals_2020_10_to_2021_03.csv.gz") for k in meta["topic"]["data_sha256"])
     assert {"spb", "kursk"} <= set(meta["route"]["metrics"])
     assert meta["route"]["metrics"]["spb"]["test"]["top3"] >= meta["route"]["metrics"]["spb"]["test"]["top1"]
+    kursk = meta["route"]["metrics"]["kursk"]
+    # Kursk: the id-order split and the grouped random 5-fold CV (every row held out once)
+    assert set(kursk) == {"test", "cv"}
+    assert kursk["cv"]["folds"] == 5 and kursk["cv"]["n"] == meta["route"]["sizes"]["kursk"]["rows"]
+    assert 0.0 < kursk["cv"]["top1"] <= kursk["cv"]["top3"] <= 1.0
     assert "ЖКХ" in meta["topic"]["labels"]["groups"]
 
 
