@@ -1,6 +1,6 @@
 """Milliseconds per post of the exclusion step (мат, advertising, off-topic) over real posts.
 
-    python bench/bench_exclusions.py [--spb N] [--with-abuse] [--repeat R]
+    python bench/bench_exclusions.py [--spb N] [--with-abuse [--artifact PATH]] [--repeat R]
 
 Posts: N St Petersburg portal messages (a seeded sample, short texts) and all 2,000 Kursk appeals
 (long, HTML) from the shared data. Normalization (`Doc.from_post`) is the pipeline's own step and
@@ -55,6 +55,7 @@ def main() -> None:
     parser.add_argument("--spb", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--with-abuse", action="store_true")
+    parser.add_argument("--artifact", type=Path, default=DEFAULT_ARTIFACT, help="artifact for --with-abuse")
     args = parser.parse_args()
 
     profiles = Profiles.load(DATA_DIR / "profiles")
@@ -63,7 +64,8 @@ def main() -> None:
         from model.artifact import load_artifact
         from model.toxicity import AbuseDetector
 
-        abuse = AbuseDetector.from_data(DATA_DIR, load_artifact(DEFAULT_ARTIFACT).get("toxicity"))
+        artifact = load_artifact(args.artifact)
+        abuse = AbuseDetector.from_data(DATA_DIR, artifact.get("toxicity"), threat_model=artifact.get("threat"))
         taggers["+ insult/threat"] = ExclusionTagger.from_data(DATA_DIR, profiles, abuse_detector=abuse)
     data = posts(args.spb)
     print(f"{'posts':<8} {'n':>6} {'avg chars':>9}  {'detectors':<26} {'CPU ms/post (best of runs)':>26}")

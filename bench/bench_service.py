@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
@@ -72,7 +73,7 @@ async def constant_rate(url: str, posts: list[dict], rate: float, seconds: float
             nonlocal errors
             t = time.perf_counter()
             try:
-                r = await client.post(url, json=post)
+                r = await client.post(url, json=live(post))
                 if r.status_code != 200:
                     errors += 1
             except httpx.HTTPError:
@@ -93,6 +94,13 @@ async def constant_rate(url: str, posts: list[dict], rate: float, seconds: float
     return latencies, errors, sent
 
 
+def live(post: dict) -> dict:
+    """The post as the monitoring system sends it: just published (the shared posts are from 2020–2022;
+    replayed with their own dates in random order, every history lookup would miss the recent window)."""
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return {**post, "created_at": now}
+
+
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))]
@@ -104,7 +112,7 @@ def batch_throughput(url: str, posts: list[dict], size: int, seconds: float) -> 
     with httpx.Client(timeout=120) as client:
         i = 0
         while time.perf_counter() - start < seconds:
-            chunk = posts[i:i + size] or posts[:size]
+            chunk = [live(p) for p in (posts[i:i + size] or posts[:size])]
             i = (i + size) % len(posts)
             r = client.post(url, json={"posts": chunk})
             r.raise_for_status()
@@ -131,7 +139,7 @@ def main() -> None:
             base = f"http://{HOST}:{port}"
             with httpx.Client() as c:  # warm-up
                 for p in posts[:50]:
-                    c.post(f"{base}/v1/classify", json=p)
+                    c.post(f"{base}/v1/classify", json=live(p))
             rss_start = tree_rss_mb(ps)
             lat, errors, sent = asyncio.run(constant_rate(f"{base}/v1/classify", posts, args.rate, args.seconds))
             rss_end = tree_rss_mb(ps)

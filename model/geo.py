@@ -15,6 +15,7 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
+from scipy.spatial import cKDTree
 from sklearn.base import BaseEstimator
 from sklearn.neighbors import BallTree
 from sklearn.utils.validation import check_is_fitted
@@ -68,10 +69,33 @@ class GeoIndex(BaseEstimator):
 
     def locate(self, lat: float, lon: float, region: str | None = None) -> dict[str, str | None] | None:
         """{"municipality", "district", "settlement"} for a point, or None when it is not known."""
+        return self.locate_many([(lat, lon)])[0]
+
+    def locate_many(self, points: list[tuple[float, float]]) -> list[dict[str, str | None] | None]:
+        """`locate` for many points with one tree query (a query costs ~0.3 ms in checks alone)."""
         check_is_fitted(self, "tree_")
-        lat, lon = check_point(lat, lon)
-        dist, idx = self.tree_.query(np.radians([[lat, lon]]), k=self.k_)
-        dist, idx = dist[0], idx[0]
+        if not points:
+            return []
+        checked = [check_point(lat, lon) for lat, lon in points]
+        chord, idx = self._kdtree().query(_unit_vectors(np.radians(np.array(checked, dtype=float))), k=self.k_)
+        chord, idx = np.asarray(chord).reshape(len(checked), -1), np.asarray(idx).reshape(len(checked), -1)
+        dist = 2.0 * np.arcsin(np.minimum(chord / 2.0, 1.0))  # chord length → great-circle angle
+        return [self._answer(lat, lon, d, i) for (lat, lon), d, i in zip(checked, dist, idx)]
+
+    def _kdtree(self) -> cKDTree:
+        """The fitted points as 3-d unit vectors in a k-d tree: the same neighbours, in the same order,
+        as the haversine ball tree (chord length grows with the angle), at ~1/20 of the query cost."""
+        tree = self.__dict__.get("_kd")
+        if tree is None:
+            tree = self.__dict__["_kd"] = cKDTree(_unit_vectors(np.asarray(self.tree_.data)))
+        return tree
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_kd", None)  # rebuilt from tree_ on first use (~20 ms)
+        return state
+
+    def _answer(self, lat: float, lon: float, dist: np.ndarray, idx: np.ndarray) -> dict[str, str | None] | None:
         if dist[0] * EARTH_KM <= self.max_km:
             k = self._vote(dist, idx)
             district, municipality, settlement = self.labels_[k]
@@ -100,6 +124,11 @@ class GeoIndex(BaseEstimator):
             g = self.locate(lat, lon)
             out.append(None if g is None else (g["district"], g["municipality"], g["settlement"]))
         return out
+
+
+def _unit_vectors(latlon_radians: np.ndarray) -> np.ndarray:
+    lat, lon = latlon_radians[:, 0], latlon_radians[:, 1]
+    return np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
 
 
 def _haversine_km(lat1, lon1, lat2, lon2):

@@ -200,12 +200,82 @@ class ImportanceModel(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "clf_")
         return self.clf_.predict_proba(self.vectorizer_.transform([lower_yo(t) for t in texts]))
 
-    def proba_high(self, texts: list[str]) -> np.ndarray:
-        proba = self.predict_proba(texts)
-        return proba[:, list(self.classes_).index("high")]
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_scorer", None)  # a per-process cache, rebuilt on first use
+        return state
+
+    def proba_high(self, texts: list[str], lowered: bool = False) -> np.ndarray:
+        """P(high) per text; `lowered`: the texts are already `Text.lower` (the pipeline's case).
+
+        The pipeline's path scores through `_CharNgramScorer` (per-word cached n-gram ids, the same
+        numbers as the vectorizer + logistic regression, ~5x faster on real posts).
+        """
+        check_is_fitted(self, "clf_")
+        if not lowered:
+            texts = [lower_yo(t) for t in texts]
+        scorer = self.__dict__.get("_scorer")
+        if scorer is None:
+            scorer = self.__dict__["_scorer"] = _CharNgramScorer(self.vectorizer_, self.clf_, "high")
+        return scorer.proba(texts)
 
     def predict(self, texts: list[str]) -> np.ndarray:
         return np.where(self.proba_high(texts) >= 0.5, "high", "normal")
+
+
+class _CharNgramScorer:
+    """P(label) of a fitted char_wb TfidfVectorizer (sublinear tf, l2) + binary LogisticRegression,
+    computed from per-word cached feature ids: char_wb n-grams never cross a word, so a word's ids
+    are computed once per process, and a post costs one np.unique and two dot products."""
+
+    def __init__(self, vectorizer: TfidfVectorizer, clf: LogisticRegression, label: str):
+        if vectorizer.analyzer != "char_wb" or not vectorizer.sublinear_tf or vectorizer.norm != "l2" \
+                or vectorizer.lowercase or vectorizer.preprocessor is not None or vectorizer.strip_accents:
+            raise ValueError("expected a char_wb, sublinear-tf, l2 vectorizer without preprocessing")
+        classes = list(clf.classes_)
+        if len(classes) != 2 or label not in classes:
+            raise ValueError(f"expected a binary classifier with the class {label!r}, got {classes}")
+        self.vocabulary = vectorizer.vocabulary_
+        self.min_n, self.max_n = vectorizer.ngram_range
+        self.idf = vectorizer.idf_.astype(np.float64) if vectorizer.use_idf else np.ones(len(self.vocabulary))
+        self.coef = clf.coef_[0].astype(np.float64)
+        self.intercept = float(clf.intercept_[0])
+        self.positive_is_label = classes[1] == label  # decision_function > 0 means classes_[1]
+        self.white_spaces = re.compile(r"\s\s+")
+        self._word_ids: dict[str, np.ndarray] = {}
+
+    def word_ids(self, word: str) -> np.ndarray:
+        ids = self._word_ids.get(word)
+        if ids is None:
+            w = f" {word} "
+            grams = []
+            for n in range(self.min_n, self.max_n + 1):
+                if len(w) <= n:
+                    grams.append(w)  # sklearn counts a word no longer than n once, whole, and stops
+                    break
+                grams.extend(w[i:i + n] for i in range(len(w) - n + 1))
+            vocab = self.vocabulary
+            ids = np.array([vocab[g] for g in grams if g in vocab], dtype=np.int64)
+            if len(self._word_ids) < 300_000:
+                self._word_ids[word] = ids
+        return ids
+
+    def proba(self, texts: list[str]) -> np.ndarray:
+        out = np.empty(len(texts), dtype=np.float64)
+        for k, text in enumerate(texts):
+            words = self.white_spaces.sub(" ", text).split()
+            pieces = [self.word_ids(w) for w in words]
+            ids = np.concatenate(pieces) if pieces else np.empty(0, dtype=np.int64)
+            if not len(ids):
+                decision = self.intercept
+            else:
+                cols, counts = np.unique(ids, return_counts=True)
+                values = (1.0 + np.log(counts)) * self.idf[cols]
+                norm = float(np.sqrt(values @ values))
+                decision = float(values @ self.coef[cols]) / norm + self.intercept
+            p = 1.0 / (1.0 + np.exp(-decision))
+            out[k] = p if self.positive_is_label else 1.0 - p
+        return out
 
 
 # ---------------------------------------------------------------------------- component
@@ -277,7 +347,7 @@ class ImportanceTagger:
     def predict(self, docs: list[Doc]) -> list[Importance]:
         lowers = [doc.text.lower for doc in docs]
         if self.model is not None and docs:
-            probs = self.model.proba_high(lowers).tolist()
+            probs = self.model.proba_high(lowers, lowered=True).tolist()
         else:
             probs = [0.0] * len(docs)
         out = []

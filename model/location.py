@@ -52,6 +52,7 @@ from .records import Location, Span
 from .text import Text, normalize
 
 log = logging.getLogger(__name__)
+_ASK = object()  # "look the geo point up": LocationTagger.locate without a precomputed answer
 
 # Prepositions that put a following name on a street («на Ленина», «по Садовой», «у дома на Мира»).
 STREET_PREPS = frozenset(
@@ -207,7 +208,12 @@ class LocationTagger:
     # ------------------------------------------------------------ component protocol
 
     def predict(self, docs: list[Doc]) -> list[Location | None]:
-        return [self.locate(doc.text, doc.region, doc.post.address, doc.post.geo) for doc in docs]
+        # one geo-index query for the whole batch; a per-post query costs more than the text scan
+        with_geo = [k for k, doc in enumerate(docs) if doc.post.geo is not None] if self.geo_index is not None else []
+        answers = dict(zip(with_geo, self.geo_index.locate_many(
+            [(float(docs[k].post.geo.lat), float(docs[k].post.geo.lon)) for k in with_geo]))) if with_geo else {}
+        return [self.locate(doc.text, doc.region, doc.post.address, doc.post.geo, geo_answer=answers.get(k, _ASK))
+                for k, doc in enumerate(docs)]
 
     def set_annotations(self, docs: list[Doc], preds: list[Location | None]) -> None:
         for doc, loc in zip(docs, preds):
@@ -218,13 +224,15 @@ class LocationTagger:
 
     # ------------------------------------------------------------ one post
 
-    def locate(self, text: Text, region: str | None, address: str | None = None, geo: Any | None = None) -> Location | None:
+    def locate(self, text: Text, region: str | None, address: str | None = None, geo: Any | None = None,
+               geo_answer: Any = _ASK) -> Location | None:
+        """geo_answer: the geo index's answer for `geo` when already looked up (None: nothing there)."""
         from_text = self.extract(text, region)
         layers: list[tuple[str, _Found]] = []
         if address and address.strip():
             layers.append(("address", self.extract(normalize(address), region, lenient=True)))
         if geo is not None and self.geo_index is not None:
-            g = self.geo_index.locate(float(geo.lat), float(geo.lon), region)
+            g = self.geo_index.locate(float(geo.lat), float(geo.lon), region) if geo_answer is _ASK else geo_answer
             if g:
                 layers.append(("geo", _Found(g.get("municipality"), g.get("district"), g.get("settlement"))))
         layers.append(("text", from_text))

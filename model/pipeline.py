@@ -28,6 +28,7 @@ from .paths import DATA_DIR, DEFAULT_ARTIFACT
 from .profiles import Profiles
 from .records import Post, Tagging
 from .rubricator import Rubricator, load_rubricator
+from .text import preload_lemmas
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,9 @@ class Pipeline:
     def load(cls, options: PipelineOptions | None = None, artifact: Artifact | None = None) -> "Pipeline":
         options = options or PipelineOptions()
         artifact = artifact or load_artifact(options.artifact_path)
+        lemma_table = artifact.get("lemmas")
+        if lemma_table:
+            log.info("lemma table: %d known words", preload_lemmas(lemma_table))
         data_dir = Path(options.data_dir)
         profiles = Profiles.load(data_dir / "profiles", default=options.default_region)
         rubricator = load_rubricator(data_dir / "rubricator" / "rubricator.yaml")
@@ -171,7 +175,8 @@ def _build(
         from .exclusions import ExclusionTagger
         from .toxicity import AbuseDetector
 
-        abuse = AbuseDetector.from_data(data_dir, artifact.get("toxicity"))
+        # "threat" (the learned threat model) is absent from older artifacts: rules only then
+        abuse = AbuseDetector.from_data(data_dir, artifact.get("toxicity"), threat_model=artifact.get("threat"))
         return ExclusionTagger.from_data(data_dir, profiles, abuse_detector=abuse)
     if step == "importance":
         from .importance import ImportanceTagger

@@ -4,9 +4,13 @@ For profiles with real executor labels a learned model. SPb (`ExecutorModel`):
 - executors that exist once per district ("СПб ГКУ ЖА Невского района") are folded into templates
   ("СПб ГКУ ЖА {D}ого района") and instantiated with the post's district, so the text only has to
   tell the KIND of executor and the location tells which one;
-- P(template | text, district) = ½ · Σ_r P(r | text) · T[r, district] (a fine-label classifier over
-  the source's own reasons/themes times a smoothed (reason, district) → template table learned from
-  the data, backed off to the reason alone) + ½ · P(template | text) (a direct linear model).
+- P(template | text, district) = mix · Σ_r P(r | text, building) · T[r, district] (a fine-label
+  classifier over the source's own reasons/themes times a smoothed (reason, district) → template
+  table learned from the data, backed off to the reason alone) + (1 − mix) · P(template | text)
+  (a direct linear model); mix 0.6. When the post's address says whether it is about a building
+  («…, дом 12» vs a street or a park), P(r | text) is multiplied by P(building | r) or
+  1 − P(building | r) (learned from the data: a staircase is a building's, a yard or a road is
+  not) and renormalized; a post without an address is left as it is.
 - Kursk (`PlaceExecutorModel`): its executors are town/district administrations plus city and
   regional committees chosen by theme, so one linear model reads the text features and a one-hot
   of the post's place (doc.location municipality, and municipality/district for the city okrugs);
@@ -53,6 +57,10 @@ MIN_TOPIC_ROWS = 5
 PLACEHOLDER = "{D}"
 UNKNOWN_DISTRICT = "района (по месту)"
 
+# a house number in an address: «дом 12», «д. 12», or a number ending the address or a part of it
+# («ул. Ленина 5», «Невский пр., 10, лит. А», «87к1», «12а»), not a number inside a street name
+# («улица 8 Марта», «2-я линия»)
+_HOUSE = re.compile(r"\bдом\b|\bд\.?\s*\d|(?<![\d-])\d+\s*[а-я]?(?:\s*(?:к|корп|корпус|лит|литера|стр)\.?\s*\d*[а-я]?)*\s*(?:,|$)")
 _DISTRICT_NOISE = re.compile(r"\b(район|р-н|р\.|округ|муниципальный|административный)\b\.?")
 
 
@@ -62,6 +70,14 @@ def district_key(name: str | None) -> str | None:
         return None
     key = _DISTRICT_NOISE.sub(" ", name.lower().replace("ё", "е")).strip()
     return key.split()[0] if key else None
+
+
+def is_building(address: str | None) -> bool | None:
+    """Whether a post's address names a building (has a house number): None when there is no address
+    (nothing is known), False for a street, square or park without a number."""
+    if not isinstance(address, str) or not address.strip():
+        return None
+    return bool(_HOUSE.search(address.lower().replace("ё", "е")))
 
 
 def _stem(district: str) -> str:
@@ -89,10 +105,11 @@ def from_template(template: str, district: str | None) -> str:
 class ExecutorModel(BaseEstimator):
     """P(executor | text, district) for one profile (see the module docstring)."""
 
-    def __init__(self, mix: float = 0.5, alpha: float = 5.0, C: float = 0.5, keep: int = 1500,
-                 reason_solver: str = "centroid", char_bits: int = 17, word_bits: int = 17,
-                 district_weight: float = 0.0, random_state: int = 13):
+    def __init__(self, mix: float = 0.6, alpha: float = 5.0, C: float = 0.5, keep: int = 1500,
+                 reason_solver: str = "svm", char_bits: int = 17, word_bits: int = 17,
+                 district_weight: float = 0.0, building_weight: float = 1.0, random_state: int = 13):
         self.mix = mix
+        self.building_weight = building_weight
         self.district_weight = district_weight
         self.reason_solver = reason_solver
         self.alpha = alpha
@@ -104,9 +121,11 @@ class ExecutorModel(BaseEstimator):
 
     def fit(self, texts, reasons, executors, districts=None, municipalities=None, sample_weight=None,
             table_reasons=None, table_executors=None, table_districts=None, groups=None,
-            topics=None) -> "ExecutorModel":
+            topics=None, table_buildings=None) -> "ExecutorModel":
         """texts/reasons/executors: the (deduplicated) rows for the classifiers; table_*: all labelled
-        rows for the (reason, district) → executor table (repeats are real workload, keep them)."""
+        rows for the (reason, district) → executor table (repeats are real workload, keep them);
+        table_buildings: per table row, whether it is about a building (True/False/None unknown),
+        for P(building | reason)."""
         texts = list(texts)
         n = len(texts)
         districts = list(districts) if districts is not None else [None] * n
@@ -149,6 +168,13 @@ class ExecutorModel(BaseEstimator):
         backoff = marginal / marginal.sum(axis=1, keepdims=True)
         table = (counts + self.alpha * backoff[:, None, :]) / (counts.sum(axis=2, keepdims=True) + self.alpha)
         self.table_ = table.astype(np.float32)
+        self.building_rates_ = None
+        if table_buildings is not None:
+            hits = np.ones((len(r_index), 2))  # add-one smoothing: [not a building, building]
+            for r, b in zip(tr, table_buildings):
+                if r in r_index and b is not None and not (isinstance(b, float) and np.isnan(b)):
+                    hits[r_index[r], int(bool(b))] += 1
+            self.building_rates_ = (hits[:, 1] / hits.sum(axis=1)).astype(np.float32)
         # rows per topic group and per topic: the learned model only routes what it has seen enough of
         self.group_rows_ = _counts(groups)
         self.topic_rows_ = _counts(topics)
@@ -190,8 +216,10 @@ class ExecutorModel(BaseEstimator):
         self.template_model_.calibrate(X, [to_template(e, d) for e, d in zip(executors, canon)])
         return self
 
-    def predict_template_proba(self, texts, districts) -> np.ndarray:
-        """P(template) n×len(templates_); districts are canonical names (resolve_district) or None."""
+    def predict_template_proba(self, texts, districts, buildings=None) -> np.ndarray:
+        """P(template) n×len(templates_); districts are canonical names (resolve_district) or None;
+        buildings: per post True (the address has a house number) / False (an address without one) /
+        None (no address: the reason model is left alone)."""
         check_is_fitted(self, "table_")
         X = self._features(texts, districts)
         if getattr(self, "_stacked_t", None) is None:  # one sparse product for both classifiers
@@ -199,18 +227,36 @@ class ExecutorModel(BaseEstimator):
         D = (X @ self._stacked_t).toarray()
         n_reasons = len(self.reason_model_.classes_)
         p_reason = softmax((D[:, :n_reasons] + self.reason_model_.intercept_) / self.reason_model_.temperature_)
+        p_reason = self._weigh_buildings(p_reason, buildings)
         p_text = softmax((D[:, n_reasons:] + self.template_model_.intercept_) / self.template_model_.temperature_)
         index = {d: i for i, d in enumerate(self.districts_)}
         d_idx = np.array([index.get(d, len(self.districts_)) for d in districts], dtype=int)
         p_mix = np.einsum("nr,nrt->nt", p_reason, self.table_[:, d_idx, :].transpose(1, 0, 2))
         return self.mix * p_mix + (1 - self.mix) * p_text
 
-    def rank(self, texts, districts, municipalities=None, k: int = 3) -> list[list[tuple[str, float]]]:
-        """Top-k (executor name, score) per row; district-level templates instantiated."""
+    def _weigh_buildings(self, p_reason: np.ndarray, buildings) -> np.ndarray:
+        """P(r | text) · P(building? | r)^building_weight, renormalized, for the posts whose address
+        tells whether they are about a building (an artifact trained before this has no rates)."""
+        rates = getattr(self, "building_rates_", None)
+        if rates is None or buildings is None or not self.building_weight:
+            return p_reason
+        known = np.array([b is not None for b in buildings], dtype=bool)
+        if not known.any():
+            return p_reason
+        is_b = np.array([bool(b) for b in buildings], dtype=bool)
+        like = np.where(is_b[:, None], rates[None, :], 1.0 - rates[None, :]) ** self.building_weight
+        out = p_reason.copy()
+        out[known] *= like[known]
+        out[known] /= out[known].sum(axis=1, keepdims=True)
+        return out
+
+    def rank(self, texts, districts, municipalities=None, k: int = 3, buildings=None) -> list[list[tuple[str, float]]]:
+        """Top-k (executor name, score) per row; district-level templates instantiated; buildings as
+        in `predict_template_proba` (None: no address known for any post)."""
         n = len(texts)
         municipalities = list(municipalities) if municipalities is not None else [None] * n
         canon = [self.resolve_district(d, m) for d, m in zip(districts, municipalities)]
-        P = self.predict_template_proba(texts, canon)
+        P = self.predict_template_proba(texts, canon, buildings)
         order = np.argsort(-P, axis=1)[:, :k]
         return [[(from_template(self.templates_[j], canon[i]), float(P[i, j])) for j in order[i]] for i in range(n)]
 
@@ -340,7 +386,9 @@ class PlaceExecutorModel(BaseEstimator):
                     P[i, capital_cols] = 0.0
         return P
 
-    def rank(self, texts, districts, municipalities=None, k: int = 3) -> list[list[tuple[str, float]]]:
+    def rank(self, texts, districts, municipalities=None, k: int = 3, buildings=None) -> list[list[tuple[str, float]]]:
+        """Top-k (executor, score) per row; `buildings` is accepted for the common interface and not
+        used (the Kursk data has no addresses)."""
         P = self.predict_proba(texts, districts, municipalities)
         order = np.argsort(-P, axis=1)[:, :k]
         return [[(self.templates_[j], float(P[i, j])) for j in order[i]] for i in range(len(texts))]
@@ -460,7 +508,8 @@ class RouteTagger:
             texts = [model_text(docs[i].text.lower) for i in idx]
             locs = [docs[i].location for i in idx]
             ranked = model.rank(texts, [l.district if l else None for l in locs],
-                                [l.municipality if l else None for l in locs], k=3)
+                                [l.municipality if l else None for l in locs], k=3,
+                                buildings=[is_building(docs[i].post.address) for i in idx])
             for i, cands in zip(idx, ranked):
                 out[i] = self._learned_route(cands)
         return out  # type: ignore[return-value]

@@ -164,6 +164,16 @@ def _word_list(data: dict[str, Any], key: str, path: Path) -> frozenset[str]:
     return frozenset(v.lower().replace("ё", "е") for v in value)
 
 
+def _regex_list(data: dict[str, Any], key: str, path: Path) -> re.Pattern[str]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise DataError(f"{path}: expected `{key}` to be a list of regexes, got {type(value).__name__}")
+    try:
+        return re.compile("|".join(value)) if value else re.compile(r"(?!x)x")
+    except re.error as exc:
+        raise DataError(f"{path}: {key}: expected valid regexes, got {exc}") from exc
+
+
 @dataclass(frozen=True)
 class Phrase:
     pattern: re.Pattern[str]
@@ -172,6 +182,9 @@ class Phrase:
     unless: re.Pattern[str] | None
     trigger: tuple[str, ...]
     targets: tuple[str, ...] = ("official", "authority", "person")  # target kinds it may point at
+    # a regex that must ALSO match somewhere in the post: a veiled hint ("пусть подумает") threatens
+    # only when the post exposes an official's family or property ("у мэра дочка в 5 школе")
+    requires: re.Pattern[str] | None = None
 
 
 @dataclass
@@ -189,6 +202,13 @@ class ThreatLexicon:
     negations: frozenset[str]
     call_modals: frozenset[str]
     joke: re.Pattern[str]
+    # lawful means in the sentence ("соберём подписи", "в прокуратуру") cancel a veiled phrase:
+    # "депутату мало не покажется, когда напишем в прокуратуру"
+    legal: re.Pattern[str] = re.compile(r"(?!x)x")
+    # words after a veiled verb that make it a figure: "сгорит на работе", "горит синим пламенем"
+    veiled_figures: re.Pattern[str] = re.compile(r"(?!x)x")
+    # word starts of officials pymorphy mislemmatizes ("губеру" → губрать)
+    official_stems: tuple[str, ...] = ()
     # (stem, label) pairs for the word screen: label VERB, or PHRASE + the phrase's index
     screen_entries: list[tuple[str, str]] = field(repr=False, default_factory=list)
     # (inflected form, VERB): every form of the harm and veiled verbs, matched exactly
@@ -222,11 +242,17 @@ class ThreatLexicon:
                 bad = [r for r in reasons if r not in REASONS]
                 if bad:
                     raise DataError(f"{path}: phrases[{i}].reasons: expected reasons from {REASONS}, got {bad}")
+                requires = item.get("requires")
+                if requires is not None:
+                    if requires not in data.get("requirements", {}):
+                        raise DataError(f"{path}: phrases[{i}].requires: expected a key of `requirements`, got {requires!r}")
+                    requires = re.compile(data["requirements"][requires])
                 phrases.append(Phrase(
                     pattern=re.compile(item["pattern"]), form=form, reasons=reasons,
                     unless=re.compile(item["unless"]) if item.get("unless") else None,
                     trigger=tuple(t.lower() for t in item["trigger"]),
                     targets=tuple(item.get("targets", ("official", "authority", "person"))),
+                    requires=requires,
                 ))
             except (KeyError, TypeError) as exc:
                 raise DataError(f"{path}: phrases[{i}]: expected trigger, pattern and form, got {item!r}") from exc
@@ -247,6 +273,9 @@ class ThreatLexicon:
             negations=_word_list(data, "negations", path),
             call_modals=_word_list(data, "call_modals", path),
             joke=re.compile("|".join(jokes)) if jokes else re.compile(r"(?!x)x"),
+            legal=_regex_list(data, "legal_markers", path),
+            veiled_figures=_regex_list(data, "veiled_figures", path),
+            official_stems=tuple(sorted(_word_list(data, "official_stems", path))),
         )
         entries = [(stem, VERB) for stem in _word_list(data, "stems", path)]
         lex.screen_forms = [(f, VERB) for f in lexeme_forms(list(lex.harm_verbs) + list(lex.veiled_verbs))]
@@ -305,6 +334,8 @@ class ThreatRules:
         for word, labels in self.screen(text) if screened is None else screened:
             if not verb and VERB in labels:
                 lemma = lemmatize(word)
+                if lemma not in lex.harm_verbs and ("будут" in text.lower or "будет" in text.lower):
+                    lemma = _passive_lemma(word) or lemma  # "будут разбиты": разбитый → разбить
                 if (lemma in lex.harm_verbs or lemma in lex.veiled_verbs) and _may_threaten(word, text.lower):
                     verb = True
             for label in labels:
@@ -349,7 +380,7 @@ class ThreatRules:
         return hits
 
     def _is_official(self, token: Token) -> bool:
-        if token.lemma in self.lexicon.officials:
+        if token.lemma in self.lexicon.officials or token.lower.startswith(self.lexicon.official_stems):
             return True
         return len(token.text) > 5 and token.text[0].isupper() and bool(_PATRONYMIC.search(token.lower))
 
@@ -366,6 +397,9 @@ class ThreatRules:
             if tokens[i].lemma in _DETERMINERS and i + 1 < end and grammemes(tokens[i + 1].lower) & {"NOUN", "ADJF"}:
                 continue  # "в той луже", "каждого дня": a determiner, not a person
             kind = self._target_kind(tokens[i], officials, bodies, official_in_post)
+            if kind == "person" and i + 2 < end and tokens[i + 1].lower == "из" and (
+                    tokens[i + 2].lemma in lex.bodies):
+                kind = "official"  # "жуликов из горсовета", "этих из мэрии": people of a body
             if kind is not None:
                 out.append(_Target(i, kind))
         return out
@@ -385,6 +419,9 @@ class ThreatRules:
             return "official" if officials else "authority" if bodies else "official" if official_in_post else "person"
         if tok.lower in lex.pronouns:
             return "official" if official_in_post else "person"
+        g = grammemes(tok.lower)
+        if "anim" in g and ("NOUN" in g) and tok.lemma not in lex.figurative:
+            return "person"  # any living being: "собачницу", "жуликов", "кошек"
         return None
 
     def _form(self, tokens: list[Token], i: int, start: int) -> str | None:
@@ -398,8 +435,11 @@ class ThreatRules:
         if any(w in lex.negations for w in before[-2:]):
             return None
         lets = bool(sentence_before & {"давайте", "давай", "айда"})
-        if "impr" in g:
-            return None if mostly_noun(tok.lower) else "call"
+        if "impr" in g or ("2per" in g and "plur" in g and "pres" in g and _imperative_reading(tok.lower)
+                            and not sentence_before & {"вы", "вас"}):
+            return None if mostly_noun(tok.lower) else "call"  # "бейте", "громите офис!"
+        if before[-1:] in (["будут"], ["будет"]) and _passive_lemma(tok.lower):
+            return "veiled"  # "окна будут выбиты", "здание будет сожжено"
         if "INFN" in g:
             near = before + after
             if any(w in lex.negations for w in before):
@@ -426,7 +466,7 @@ class ThreatRules:
             return "call"
         if "futr" in g and "3per" in g and ("plur" in g or tok.lemma in lex.veiled_verbs):
             return "veiled"  # "подожгут", "разнесут", "сгорит": someone will; not "это убьёт бизнес"
-        if "past" in g and ("бы" in after[:2] or "бы" in before[-2:]):
+        if "past" in g and ("бы" in after[:2] or "бы" in before[-4:]):
             return "conditional"
         return None
 
@@ -434,6 +474,9 @@ class ThreatRules:
         """The verb acts on a thing, so it is no threat: "убить время", "бить тревогу", "повесить
         знаки", "бить по проблемам". Body parts and means ("руки", "отраву") are looked past."""
         lex = self.lexicon
+        if i > 0 and tokens[i - 1].lemma in lex.figurative and not (
+                i > 1 and "PREP" in grammemes(tokens[i - 2].lower)):
+            return True  # the object before the verb: "объявления вешать", "время убить"
         for j in range(i + 1, min(end, i + 5)):
             t = tokens[j]
             if not t.is_word:
@@ -484,8 +527,11 @@ class ThreatRules:
         hits = []
         for i in range(start, end):
             tok = tokens[i]
-            kind = lex.harm_verbs.get(tok.lemma)
-            veiled_verb = tok.lemma in lex.veiled_verbs
+            lemma = tok.lemma
+            if lemma not in lex.harm_verbs and i > start and tokens[i - 1].lower in {"будут", "будет"}:
+                lemma = _passive_lemma(tok.lower) or lemma  # "окна будут разбиты"
+            kind = lex.harm_verbs.get(lemma)
+            veiled_verb = lemma in lex.veiled_verbs
             if kind is None and not veiled_verb:
                 continue
             if kind in ("spear", "veiled"):
@@ -497,6 +543,8 @@ class ThreatRules:
                 continue
             if self._figurative(tokens, i, end):
                 continue
+            if veiled_verb and lex.veiled_figures.match(" ".join(t.lower for t in tokens[i + 1 : i + 4])):
+                continue  # "сгорит на работе", "горит синим пламенем"
             target = self._nearest(tokens, targets, i, kind == "property")
             if target is None:
                 continue
@@ -505,13 +553,21 @@ class ThreatRules:
             if veiled_verb and not self._owned(tokens, target.index, start, end):
                 continue  # "мусор будет гореть у меня дома": burning, but nobody's property named
             reasons = _reasons(form, target.kind)
-            hits.append(ThreatHit(reasons, _FORM_SCORE[form], _ranges(tokens, i, target.index), f"verb:{tok.lemma}:{form}"))
+            if target.kind == "authority" and tokens[target.index].lemma == "власть":
+                reasons = tuple(r for r in reasons if r != "threat_authority")  # "сносите эту власть": a call
+                if not reasons:
+                    continue
+            hits.append(ThreatHit(reasons, _FORM_SCORE[form], _ranges(tokens, i, target.index), f"verb:{lemma}:{form}"))
         return hits
 
     def _phrase_hit(self, phrase: Phrase, m: re.Match[str], sentence: str, targets: list[_Target],
                     tokens: list[Token], official_in_post: bool, sentence_text: str = "") -> ThreatHit | None:
         if phrase.unless is not None and phrase.unless.search(sentence):
             return None
+        if phrase.requires is not None and not phrase.requires.search(sentence_text):
+            return None
+        if not phrase.reasons and self.lexicon.legal.search(sentence):
+            return None  # "мало не покажется, когда соберём подписи": lawful pressure
         end = m.end()
         while end < len(sentence_text) and sentence_text[end].isalpha():
             end += 1  # the evidence ends at a word end: "Выходите на улицы", not "... на улиц"
@@ -548,10 +604,30 @@ class ThreatRules:
         return [self.findings(doc.text) for doc in docs]
 
 
+@lru_cache(maxsize=5_000)
+def _passive_lemma(word_lower: str) -> str | None:
+    """The verb of a short passive participle: "разбиты" → разбить (pymorphy's first parse is the
+    adjective разбитый), or None."""
+    for p in morph().parse(word_lower):
+        if "PRTS" in p.tag and "pssv" in p.tag:
+            return p.normal_form.replace("ё", "е")
+    return None
+
+
+@lru_cache(maxsize=5_000)
+def _imperative_reading(word_lower: str) -> bool:
+    """"громите", "ломайте": pymorphy prefers the indicative, but an imperative reading exists."""
+    return any("impr" in p.tag for p in morph().parse(word_lower))
+
+
 def _may_threaten(word: str, lower: str) -> bool:
     """Cheap form check before tokenizing: "не горит", "сломали", "разбито" cannot threaten."""
     g = grammemes(word)
     if "INFN" in g or "impr" in g or "futr" in g:
+        return True
+    if "2per" in g and "plur" in g and _imperative_reading(word):
+        return True
+    if ("будут" in lower or "будет" in lower) and _passive_lemma(word):
         return True
     if "past" in g:
         return " бы " in lower or " б " in lower

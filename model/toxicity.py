@@ -89,6 +89,8 @@ class InsultLexicon:
     simile_before: frozenset[str]
     address: frozenset[str]
     targets: frozenset[str]
+    # verbs whose object is a body part, not an insult: "набить морду", "рожу начищу"
+    object_of: frozenset[str] = frozenset()
 
     @classmethod
     def load(cls, path: Path | str) -> "InsultLexicon":
@@ -112,6 +114,7 @@ class InsultLexicon:
             simile_before=_strings(data, "simile_before", path),
             address=_strings(data, "address", path),
             targets=_strings(data, "targets", path),
+            object_of=_strings(data, "object_of", path),
         )
 
     def screen_entries(self) -> list[tuple[str, str]]:
@@ -163,24 +166,30 @@ class AbuseDetector:
     name = "abuse"
 
     def __init__(self, insults: InsultLexicon, threats: ThreatRules, estimator: Any | None = None,
-                 strong_threshold: float = 0.5):
+                 strong_threshold: float = 0.5, threat_model: Any | None = None):
         self.insults = insults
         self.threats = threats
         self.estimator = estimator
+        self.threat_model = threat_model  # model.threat_model.ThreatModel or None (rules only)
         self.strong_threshold = strong_threshold
         self.index = StemIndex(threats.lexicon.screen_entries + insults.screen_entries(),
                                threats.lexicon.screen_forms + insults.screen_forms())
 
     @classmethod
-    def from_data(cls, data_dir: Path | str = DATA_DIR, estimator: Any | None = None, **kwargs: Any) -> "AbuseDetector":
-        """Lexicons from data_dir/lexicons; `estimator` is the artifact's "toxicity" component or None."""
+    def from_data(cls, data_dir: Path | str = DATA_DIR, estimator: Any | None = None,
+                  threat_model: Any | None = None, **kwargs: Any) -> "AbuseDetector":
+        """Lexicons from data_dir/lexicons; `estimator` is the artifact's "toxicity" component or None;
+        `threat_model` its "threat" component (model.threat_model.ThreatModel) or None (rules only)."""
         data_dir = Path(data_dir)
         if estimator is not None and not hasattr(estimator, "predict_proba"):
             raise DataError(f"expected a toxicity estimator with predict_proba, got {type(estimator).__name__}")
+        if threat_model is not None and not hasattr(threat_model, "reasons_for"):
+            raise DataError(f"expected a threat model (model.threat_model.ThreatModel), got {type(threat_model).__name__}")
         return cls(
             InsultLexicon.load(data_dir / "lexicons" / "insult.yaml"),
             ThreatRules.from_data(data_dir),
             estimator,
+            threat_model=threat_model,
             **kwargs,
         )
 
@@ -222,7 +231,27 @@ class AbuseDetector:
             insults = self._decide(candidates, docs)
             for k, finding in insults.items():
                 results[k].insert(0, finding)
+        if self.threat_model is not None:
+            self._model_threats(docs, results)
         return results
+
+    def _model_threats(self, docs: list[Doc], results: list[list[Finding]]) -> None:
+        """OR the learned threat model into posts where the rules found no threat (one batch)."""
+        model = self.threat_model
+        todo = [k for k, doc in enumerate(docs)
+                if not any(f.reason in THREAT_REASONS for f in results[k]) and model.eligible(doc.text.lower)]
+        if not todo:
+            return
+        scored = model.score_docs([docs[k].text.lower for k in todo])
+        for k, (row, (a, b)) in zip(todo, scored):
+            p = float(row[0])
+            if p < model.threshold:
+                continue
+            text = docs[k].text
+            # a finding's score is in [0.5, 1]: the threshold maps to 0.5
+            score = round(0.5 + 0.5 * (p - model.threshold) / max(1.0 - model.threshold, 1e-6), 4)
+            for reason in model.reasons_for(row):
+                results[k].append(Finding(reason, score, [text.span(a, b)]))
 
     # ------------------------------------------------------------ insults
 
@@ -249,7 +278,7 @@ class AbuseDetector:
                 if i is None:
                     continue
             s_start, s_end = sentence_of.get(i, (0, len(tokens)))
-            if self._simile(tokens, i, s_start):
+            if self._simile(tokens, i, s_start) or self._body_part(tokens, i, s_start, s_end):
                 continue
             target = self._target_cue(tokens, i, s_start, s_end)
             lo, hi = tokens[s_start].start, tokens[s_end - 1].end
@@ -269,6 +298,11 @@ class AbuseDetector:
         prev2 = _prev_word(tokens, prev, start)
         return (prev2 is not None and "PREP" in grammemes(tokens[prev].lower)
                 and tokens[prev2].lower in self.insults.simile_before)
+
+    def _body_part(self, tokens: list[Token], i: int, start: int, end: int) -> bool:
+        """"набить морду", "морду набью", "рожу начищу": a body part hit, not a name called."""
+        near = [tokens[j].lemma for j in (i - 1, i + 1) if start <= j < end and tokens[j].is_word]
+        return any(lemma in self.insults.object_of for lemma in near)
 
     def _target_cue(self, tokens: list[Token], i: int, start: int, end: int) -> str | None:
         """Is the word said to or of a person?

@@ -54,6 +54,8 @@ def serve(
     host = host or settings.host
     port = port or settings.port
     workers = workers or settings.workers
+    # the worker processes read their own Settings: they must know they are not alone (history mirror)
+    os.environ["OTKLIK_WORKERS"] = str(workers)
     configure_logging(json_lines=settings.log_json)
     if not settings.auth_enabled:
         if not is_loopback(host):

@@ -36,7 +36,9 @@ def open_history(settings: Settings):
         return None
     from storage import open_store
 
-    store = open_store(settings.database_url, retention_days=settings.history_retention_days)
+    # the in-memory mirror of recent history is right only for a single writer process
+    store = open_store(settings.database_url, retention_days=settings.history_retention_days,
+                       mirror_recent=settings.workers == 1)
     store.purge_expired()  # retention: at every start (and daily by the operator's cron, see README)
     return store
 
@@ -144,6 +146,13 @@ def create_app(
         pipeline = pipeline_factory(settings, app.state.store)
         pipeline.timer = metrics.step_timer
         app.state.pipeline = pipeline
+        from .batcher import Batcher
+        from .routes.classify import enqueue, tag
+
+        review = app.state.review
+        app.state.batcher = Batcher(lambda docs: tag(pipeline, docs), max_batch=settings.tagging_batch,
+                                    on_batch=metrics.tagging_batch.observe,
+                                    after=lambda docs, taggings: enqueue(review, docs, taggings))
         metrics.model_info.labels(pipeline.model_version).set(1)
         metrics.ready.set(1)
         app.state.ready = True
@@ -154,6 +163,8 @@ def create_app(
         finally:
             app.state.ready = False
             metrics.ready.set(0)
+            if getattr(app.state, "batcher", None) is not None:
+                app.state.batcher.close()  # finish what was accepted before closing the stores
             store = app.state.store
             if store is not None and hasattr(store, "close"):
                 store.close()
@@ -175,6 +186,7 @@ def create_app(
     app.state.metrics = metrics
     app.state.ready = False
     app.state.pipeline = None
+    app.state.batcher = None
     app.state.store = None
     app.state.review = None
     install_error_handlers(app)

@@ -23,6 +23,10 @@ class ServiceMetrics:
             ["step"], buckets=LATENCY_BUCKETS, registry=self.registry,
         )
         self.posts = Counter("otklik_posts_tagged_total", "Posts tagged", registry=self.registry)
+        self.tagging_batch = Histogram(
+            "otklik_tagging_batch_posts", "Posts per pipeline call of the tagging thread (grows under load)",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024), registry=self.registry,
+        )
         self.post_errors = Counter(
             "otklik_posts_rejected_total", "Posts rejected as invalid", ["field"], registry=self.registry
         )

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     # limits (documented in the README; 413/422 beyond them)
     max_text_chars: int = 20_000
     max_batch_posts: int = 1_000
+    # the tagging thread tags at most this many queued posts in one pipeline call (service/batcher.py)
+    tagging_batch: int = Field(256, ge=1, le=10_000)
     max_body_bytes: int = 16 * 1024 * 1024
     # personal data (post texts, author ids) is not logged unless this is set
     log_personal_data: bool = False

@@ -1,15 +1,22 @@
 """Evaluate the abuse detector (insults, threats, calls to violence, harm intent) and the toxicity model.
 
     python -m training.evaluate_abuse [--artifact PATH] [--real] [--errors]
+    python -m training.evaluate_abuse --files data/eval/a.jsonl,b.jsonl [--artifact PATH] [--errors]
+
+The detector is built from the artifact's "toxicity" and, when present, "threat" (learned threat
+model, ORed with the rules) components; `--artifact` picks the artifact (default: the shipped one).
+
+With --files: only these files (together), per-reason P/R/F1 and the threats micro-F1; nothing else
+is loaded or printed (errors only with --errors). Otherwise:
 
 1. per-reason precision / recall / F1 of `AbuseDetector` on the hand-written eval files
    data/eval/abuse_threats.jsonl, abuse_insults.jsonl, abuse_hard_negatives.jsonl (all three
    together: every post is scored for every reason; the hard negatives only add false positives);
 2. the toxicity classifier on the held-out side of its training split (same seed as in the
    artifact's meta): 2ch/pikabu F1, RUSSE toxic-vs-neutral F1 (pairs kept whole), RUSSE test recall;
-   and, apart, data/eval/abuse_round2.jsonl (written after the first tuning round, then used for a
-   second) and data/eval/abuse_blind.jsonl (written before the second round, never used to tune:
-   its errors are not printed, so that reading them cannot tune the rules);
+   and, apart, the later development sets, each scored on its own: data/eval/abuse_round2.jsonl
+   (written after round 1, tuned in round 2), abuse_blind.jsonl (blind until round 3, whose errors
+   then tuned the rules) and abuse_round3.jsonl (written before round 3, then tuned);
 3. with --real: how often each reason fires on the St Petersburg and Kursk appeals (moderated
    portal posts: almost every firing there is a false alarm), with examples.
 """
@@ -38,8 +45,12 @@ log = logging.getLogger(__name__)
 EVAL_FILES = ("abuse_threats.jsonl", "abuse_insults.jsonl", "abuse_hard_negatives.jsonl")
 # written after the first tuning round; its errors then drove a second round (so it is tuned too)
 ROUND2_FILE = "abuse_round2.jsonl"
-# written before the second round and never looked at while changing the rules: the honest estimate
+# written before the second round, blind through round 2; round 3 read its errors (development set now)
 BLIND_FILE = "abuse_blind.jsonl"
+# written before the third round (first look recorded in docs/components/abuse.md), then tuned
+ROUND3_FILE = "abuse_round3.jsonl"
+# later sets, each scored apart; a new blind set is passed with --files and never listed here
+DEV_FILES = (("round2", ROUND2_FILE), ("blind", BLIND_FILE), ("round3", ROUND3_FILE))
 SPB = Path("appeals/spb_nash_spb/spb_appeals_2020_10_to_2021_03.csv.gz")
 KURSK = Path("appeals/kursk_cur_2022/train_dataset_train.csv")
 
@@ -144,9 +155,10 @@ def evaluate_abuse(artifact_path: Path = DEFAULT_ARTIFACT, data_dir: Path = DATA
                    shared_data_dir: Path = SHARED_DATA_DIR, real: bool = False) -> dict[str, Any]:
     artifact = load_artifact(artifact_path)
     estimator = artifact.get("toxicity")
-    detector = AbuseDetector.from_data(data_dir, estimator)
+    # the learned threat model ("threat") when the artifact has one; rules only otherwise
+    detector = AbuseDetector.from_data(data_dir, estimator, threat_model=artifact.get("threat"))
     report: dict[str, Any] = {"eval_files": evaluate_eval_files(detector, data_dir)}
-    for key, name in (("round2", ROUND2_FILE), ("blind", BLIND_FILE)):
+    for key, name in DEV_FILES:
         path = Path(data_dir) / "eval" / name
         if path.is_file():
             report[key] = evaluate_detector(detector, load_eval(path))
@@ -158,6 +170,17 @@ def evaluate_abuse(artifact_path: Path = DEFAULT_ARTIFACT, data_dir: Path = DATA
     if real:
         report["real_posts"] = evaluate_real(detector, shared_data_dir)
     return report
+
+
+def evaluate_files(paths: list[Path], artifact_path: Path = DEFAULT_ARTIFACT,
+                   data_dir: Path = DATA_DIR) -> dict[str, Any]:
+    """The detector (model + rules) on just these eval files, pooled: per reason and threats micro."""
+    rows = []
+    for path in paths:
+        rows.extend(load_eval(Path(path)))
+    artifact = load_artifact(artifact_path)
+    detector = AbuseDetector.from_data(data_dir, artifact.get("toxicity"), threat_model=artifact.get("threat"))
+    return evaluate_detector(detector, rows)
 
 
 def _table(per_reason: dict[str, dict[str, float]]) -> str:
@@ -173,8 +196,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--real", action="store_true", help="also count firings on the SPb and Kursk appeals")
     parser.add_argument("--errors", action="store_true", help="list the eval posts the detector gets wrong")
     parser.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    parser.add_argument("--files", help="comma-separated eval files: score only these (pooled)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    if args.files:
+        paths = [Path(x.strip()) for x in args.files.split(",") if x.strip()]
+        part = evaluate_files(paths, args.artifact)
+        if args.json:
+            print(json.dumps(part if args.errors else {k: v for k, v in part.items() if k != "errors"},
+                             ensure_ascii=False, indent=1))
+            return
+        print(f"AbuseDetector on {', '.join(map(str, paths))} ({part['n']} posts), model + rules:")
+        print(_table(part["per_reason"]))
+        print(f"threats/calls/harm micro: {part['threats_micro']}")
+        if args.errors:
+            print("\nerrors:")
+            for e in part["errors"]:
+                print(f"  gold={e['gold']} got={e['got']} | {e['text']}")
+        return
     report = evaluate_abuse(args.artifact, real=args.real)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=1))
@@ -185,7 +224,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"threats/calls/harm micro: {ev['threats_micro']}")
     print(f"hard negatives with any finding: {ev['hard_negatives_fired']}")
     for key, name, note in (("round2", ROUND2_FILE, "written after round 1, used to tune round 2"),
-                            ("blind", BLIND_FILE, "never used for tuning: the honest estimate")):
+                            ("blind", BLIND_FILE, "blind through round 2, development set in round 3"),
+                            ("round3", ROUND3_FILE, "written before round 3, used to tune it")):
         if key in report:
             part = report[key]
             print(f"\ndata/eval/{name} ({part['n']} posts, {note}):")
@@ -206,7 +246,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"    {e}")
     if args.errors:
         print("\nerrors:")
-        for e in ev["errors"] + report.get("round2", {}).get("errors", []):
+        for e in ev["errors"] + [e for key, _ in DEV_FILES for e in report.get(key, {}).get("errors", [])]:
             print(f"  gold={e['gold']} got={e['got']} | {e['text']}")
 
 

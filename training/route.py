@@ -5,6 +5,9 @@ Learned executor models for `spb` (executor_org, 76 % of rows labelled; `Executo
 SPb is evaluated on the same time/author split as the topic model (last 20 % by time minus authors
 seen in training), with the district taken from the data (what the location component should
 provide) and, as a floor, with no district; its temperatures are fitted on that held-out part.
+SPb posts with an address (the portal fills `full_address` for a building only) are marked as
+about a building; "test" scores the others as the service does a post without an address (nothing
+known), "test_portal" as not a building (what a missing address means on the portal).
 Kursk has no time or author, and its labels drift with the id (batches of the portal export), so two
 evaluations are reported: the last 20 % by id minus texts seen in training ("test", the pessimistic
 later-posts case) and a grouped random 5-fold CV ("cv": identical clean texts in one fold,
@@ -24,7 +27,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from model.location import LocationTagger
 from model.paths import DATA_DIR
-from model.route import ExecutorModel, PlaceExecutorModel, RouteTagger
+from model.route import ExecutorModel, PlaceExecutorModel, RouteTagger, is_building
 from model.rubricator import load_rubricator
 from model.text import normalize
 
@@ -51,15 +54,36 @@ def fit_executor_model(df: pd.DataFrame, seed: int) -> ExecutorModel:
         rows["district"].tolist(), rows["municipality"].tolist(),
         table_reasons=df["label"].tolist(), table_executors=df["executor"].tolist(),
         table_districts=df["district"].tolist(), groups=df["group"].tolist(), topics=df["topic"].tolist(),
+        table_buildings=portal_buildings(df),
     )
 
 
-def evaluate(model: ExecutorModel | PlaceExecutorModel, df: pd.DataFrame, use_district: bool = True) -> dict:
+def spb_addresses(shared_data_dir: Path) -> pd.Series:
+    """SPb message id → the portal's `full_address` (NaN when the post is not about a building)."""
+    raw = pd.read_csv(Path(shared_data_dir) / appeals.SPB_FILE, usecols=["id", "full_address"])
+    return pd.Series(raw["full_address"].to_numpy(), index=raw["id"].astype(str))
+
+
+def buildings(df: pd.DataFrame) -> list[bool | None] | None:
+    """What the service knows from a post's address: True / False / None (no address)."""
+    if "address" not in df:
+        return None
+    return [is_building(a) for a in df["address"]]
+
+
+def portal_buildings(df: pd.DataFrame) -> list[bool | None] | None:
+    """On the portal a post without an address is not about a building."""
+    known = buildings(df)
+    return None if known is None else [bool(b) for b in known]
+
+
+def evaluate(model: ExecutorModel | PlaceExecutorModel, df: pd.DataFrame, use_district: bool = True,
+             building_flags: list[bool | None] | None = None) -> dict:
     if df.empty:
         return {"n": 0}
     districts = df["district"].tolist() if use_district else [None] * len(df)
     municipalities = df["municipality"].tolist() if use_district else [None] * len(df)
-    ranked = model.rank(df["clean"].tolist(), districts, municipalities, k=3)
+    ranked = model.rank(df["clean"].tolist(), districts, municipalities, k=3, buildings=building_flags)
     names = [[name for name, _ in r] for r in ranked]
     out = {"n": len(df), **topk_accuracy(df["executor"].tolist(), names)}
     # precision/recall of the top-1, per executor (the 25 most frequent gold executors are kept)
@@ -134,10 +158,16 @@ def _train_one(name: str, df: pd.DataFrame, seed: int) -> tuple[ExecutorModel, d
     model = fit_executor_model(train_part, seed)
     model.calibrate(test_part["clean"].tolist(), test_part["label"].tolist(), test_part["executor"].tolist(),
                     test_part["district"].tolist())
-    metrics = {"test": evaluate(model, test_part)}
+    metrics = {"test": evaluate(model, test_part, building_flags=buildings(test_part))}
+    if "address" in test_part:
+        metrics["test_portal"] = evaluate(model, test_part, building_flags=portal_buildings(test_part))
+        metrics["test_no_address"] = evaluate(model, test_part)
     if test_part["district"].notna().any():
-        metrics["test_without_district"] = evaluate(model, test_part, use_district=False)
-    log.info("route %s: top1 %.3f top3 %.3f (n=%d)", name, metrics["test"]["top1"], metrics["test"]["top3"], len(test_part))
+        metrics["test_without_district"] = evaluate(model, test_part, use_district=False,
+                                                    building_flags=buildings(test_part))
+    log.info("route %s: top1 %.3f top3 %.3f (n=%d)%s", name, metrics["test"]["top1"], metrics["test"]["top3"], len(test_part),
+             "; portal (no address = not a building) top1 %.3f, no addresses at all top1 %.3f"
+             % (metrics["test_portal"]["top1"], metrics["test_no_address"]["top1"]) if "test_portal" in metrics else "")
     final = fit_executor_model(df, seed)
     final.reason_model_.temperature_ = model.reason_model_.temperature_
     final.template_model_.temperature_ = model.template_model_.temperature_
@@ -150,6 +180,7 @@ def train(shared_data_dir: Path, seed: int = 13) -> TrainedComponent:
     shared_data_dir = Path(shared_data_dir)
     rubricator = load_rubricator()
     spb = appeals.load_spb(shared_data_dir, rubricator)
+    spb["address"] = spb["id"].map(spb_addresses(shared_data_dir))
     kursk = appeals.load_kursk(shared_data_dir, rubricator)
     models, meta_by_region = {}, {}
     models["spb"], meta_by_region["spb"] = _train_one("spb", spb, seed)

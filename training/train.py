@@ -30,6 +30,8 @@ TRAINERS: dict[str, str] = {
     "toxicity": "training.toxicity:train",
     "importance": "training.importance:train",
     "geo": "training.geo:train",
+    "lemmas": "training.lemmas:train",
+    "threat": "training.threat:train",
 }
 
 

@@ -26,9 +26,16 @@ ERRORS = {
 }
 
 
-def _enqueue(request: Request, docs, taggings) -> None:
-    """Put tagged posts in the curators' review queue; a queue failure never fails the answer."""
-    review = getattr(request.app.state, "review", None)
+def tag(pipeline: Pipeline, docs: list) -> list:
+    """What the tagging thread runs for a batch of docs (service.batcher)."""
+    pipeline.run(docs)
+    return [doc.to_tagging(pipeline.model_version) for doc in docs]
+
+
+def enqueue(review, docs: list, taggings: list) -> None:
+    """Put tagged posts in the curators' review queue (one transaction per batch), on the tagging
+    thread right after the answers are out; a queue failure never fails the answer. The batcher
+    finishes this before the service stops."""
     if review is None or not docs:
         return
     try:
@@ -48,10 +55,8 @@ def _pipeline(request: Request) -> Pipeline:
 def classify(post: PostIn, request: Request, role: MonitoringRole) -> dict[str, Any]:
     pipeline = _pipeline(request)
     doc = pipeline.make_doc(post.to_record())  # InputError (unknown region) → 422
-    pipeline.run([doc])
+    tagging = request.app.state.batcher.tag([doc])[0]
     request.app.state.metrics.posts.inc()
-    tagging = doc.to_tagging(pipeline.model_version)
-    _enqueue(request, [doc], [tagging])
     return tagging.as_json()
 
 
@@ -74,10 +79,8 @@ def classify_batch(batch: BatchIn, request: Request, role: MonitoringRole) -> di
             field = f"posts[{i}].{exc.field}"
             results[i] = error_body("invalid_input", f"{field}: {exc.message}", field)
             metrics.post_errors.labels(exc.field).inc()
-    pipeline.run(docs)
-    taggings = [doc.to_tagging(pipeline.model_version) for doc in docs]
+    taggings = request.app.state.batcher.tag(docs)
     for i, tagging in zip(where, taggings):
         results[i] = tagging.as_json()
-    _enqueue(request, docs, taggings)
     metrics.posts.inc(len(docs))
     return {"results": results}

@@ -146,3 +146,22 @@ def test_bad_lexicon(tmp_path):
     path.write_text("rules: 5\n", encoding="utf-8")
     with pytest.raises(DataError, match="rules"):
         ImportanceLexicon.load(path)
+
+
+def test_fast_scorer_equals_the_vectorizer_and_regression(model):
+    """The pipeline's cached-n-gram path gives sklearn's numbers (real posts, odd spacing, empties)."""
+    import pickle
+
+    import numpy as np
+
+    from model.text import normalize
+
+    estimator = model
+    texts = [normalize(row["text"]).lower for row in read_rows(HOLDOUT_FILE)]
+    texts += ["", "   ", "а", "я  \n\t  б", "😀", "ааааааааааааааааааааааааааааааааааааааа", "ул. ленина, 5 — нет воды!!!"]
+    reference = estimator.predict_proba(texts)[:, list(estimator.classes_).index("high")]
+    assert np.allclose(estimator.proba_high(texts, lowered=True), reference, atol=1e-12)
+    assert np.allclose(estimator.proba_high(["Открытый ЛЮК у школы"]),
+                       estimator.predict_proba(["открытый люк у школы"])[:, list(estimator.classes_).index("high")])
+    # the per-process word cache never travels with the estimator
+    assert "_scorer" not in pickle.loads(pickle.dumps(estimator)).__dict__

@@ -169,3 +169,36 @@ def test_bad_gazetteer_is_a_data_error():
         Gazetteer.from_dict({"profile": "x", "places": [{"kind": "village", "name": "Y"}]}, "x.yaml")
     with pytest.raises(DataError, match="expected a gazetteer directory"):
         LocationTagger.from_data(DATA_DIR / "no-such-dir")
+
+
+def test_batch_geo_lookup_equals_one_by_one(geo_index):
+    df = pd.read_csv(SPB_FILE, skiprows=range(1, 3001), nrows=60).dropna(subset=["latitude", "longitude"])
+    points = [(float(a), float(b)) for a, b in zip(df.latitude, df.longitude)] + [(53.348, 83.78), (0.0, 0.0)]
+    assert geo_index.locate_many(points) == [geo_index.locate(lat, lon) for lat, lon in points]
+    assert geo_index.locate_many([]) == []
+    # a batch mixing posts with and without a point: each gets its own answer, in order
+    tagger = LocationTagger.from_data(DATA_DIR, geo_index)
+    posts = [Post(id=str(k), text=t, geo=g) for k, (t, g) in enumerate([
+        ("Яма у дома", Geo(*points[0])), ("Нет света на Мебельной 47", None), ("Яма", Geo(53.348, 83.78))])]
+    docs = [Doc.from_post(p, "spb") for p in posts]
+    batch = tagger.predict(docs)
+    single = [tagger.locate(d.text, d.region, None, d.post.geo) for d in docs]
+    assert batch == single
+    assert batch[2].municipality == "Барнаул" and batch[1].street == "Мебельная улица"
+    with pytest.raises(InputError, match="latitude"):
+        geo_index.locate_many([points[0], (95.0, 30.0)])
+
+
+def test_kdtree_lookup_equals_the_haversine_ball_tree(geo_index):
+    import pickle
+
+    df = pd.read_csv(SPB_FILE, skiprows=range(1, 3001), nrows=400).dropna(subset=["latitude", "longitude"])
+    points = [(float(a), float(b)) for a, b in zip(df.latitude, df.longitude)]
+    points += [(lat + 0.004, lon - 0.003) for lat, lon in points[:100]] + [(53.348, 83.78), (59.93, 30.31)]
+
+    def ball_tree(lat, lon):
+        dist, idx = geo_index.tree_.query(np.radians([[lat, lon]]), k=geo_index.k_)
+        return geo_index._answer(lat, lon, dist[0], idx[0])
+
+    assert geo_index.locate_many(points) == [ball_tree(lat, lon) for lat, lon in points]
+    assert "_kd" not in pickle.loads(pickle.dumps(geo_index)).__dict__  # rebuilt per process

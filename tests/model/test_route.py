@@ -1,6 +1,8 @@
 """Routing on real text through the real trained artifact, and the profile routing tables."""
 from pathlib import Path
 
+import numpy as np
+
 import pytest
 
 from model.artifact import load_artifact
@@ -9,8 +11,8 @@ from model.paths import DEFAULT_ARTIFACT
 from model.profiles import Profiles
 from model.records import Location, Post
 from model.paths import SHARED_DATA_DIR
-from model.route import (REVIEW_MIN_SCORE, UNKNOWN_DISTRICT, PlaceExecutorModel, RouteTagger, district_key,
-                         from_template, place_key, to_template)
+from model.route import (REVIEW_MIN_SCORE, UNKNOWN_DISTRICT, ExecutorModel, PlaceExecutorModel, RouteTagger,
+                         district_key, from_template, is_building, place_key, to_template)
 from model.rubricator import load_rubricator
 from model.topic import TopicTagger
 
@@ -190,3 +192,48 @@ def test_kursk_place_model_in_the_router(kursk_model, topic):
     assert doc.extras["route_source"] == "learned"
     assert doc.route.executors[0].name == "Администрация Курского района"
     assert len(doc.extras["route_candidates"]) == 3
+
+
+@pytest.mark.parametrize("address, expected", [
+    ("г.Санкт-Петербург, Мебельная улица, дом 47, корпус 1, литера А", True),
+    ("Невский пр., 10", True), ("ул. Ленина 5", True), ("пр. Просвещения, 87к1", True),
+    ("2-я линия В.О., 5, лит. А", True),
+    ("Невский проспект", False), ("Парк Победы", False), ("улица 8 Марта", False), ("2-я линия В.О.", False),
+    (None, None), ("  ", None),
+])
+def test_is_building(address, expected):
+    assert is_building(address) is expected
+
+
+def test_building_flag_reweighs_the_reasons_only_when_known():
+    model = ExecutorModel(building_weight=1.0)
+    model.building_rates_ = np.array([0.9, 0.1], dtype=np.float32)  # reason 0: a staircase, 1: a yard
+    p = np.array([[0.5, 0.5]] * 3)
+    out = model._weigh_buildings(p, [True, False, None])
+    assert out[0] == pytest.approx([0.9, 0.1])
+    assert out[1] == pytest.approx([0.1, 0.9])
+    assert out[2] == pytest.approx([0.5, 0.5])  # no address: unchanged
+    assert model._weigh_buildings(p, None) is p
+    model.building_rates_ = None  # an artifact trained before the flag existed
+    assert model._weigh_buildings(p, [True] * 3) is p
+
+
+def test_router_passes_the_address_to_the_model(topic):
+    seen = {}
+
+    class Spy(PlaceExecutorModel):
+        def rank(self, texts, districts, municipalities=None, k=3, buildings=None):
+            seen["buildings"] = buildings
+            return [[("X", 0.9), ("Y", 0.05), ("Z", 0.05)] for _ in texts]
+
+        def covers(self, group, topic=None):
+            return True
+
+    spy = Spy()
+    spy.scorer_ = object()  # fitted for check_is_fitted
+    router = RouteTagger({"spb": spy}, Profiles.load(FIXTURES, default="testland"))
+    docs = [Doc.from_post(Post(id=str(i), text="грязно в парадной", address=a), "spb")
+            for i, a in enumerate(["Невский пр., 10", "Невский проспект", None])]
+    topic(docs)
+    router(docs)
+    assert seen["buildings"] == [True, False, None]

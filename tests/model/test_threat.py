@@ -128,3 +128,74 @@ def test_malformed_lexicon_is_a_clear_error(tmp_path):
         ThreatLexicon.load(path)
     with pytest.raises(DataError, match="found none"):
         ThreatLexicon.load(tmp_path / "missing.yaml")
+
+
+# ---- round 3: veiled threats without a harm verb, nominal calls, ambiguous imperatives.
+# Sentences written for these tests, not copied from the eval files.
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # whereabouts and routine of an official
+        ("Мэр, мы выяснили, где ты паркуешься по вечерам.", {"threat_official"}),
+        ("Глава, адрес твой мы знаем.", {"threat_official"}),
+        ("Знаем, где его дача, так что депутату стоит быть сговорчивее.", {"threat_official"}),
+        # a hint with the official's family or property exposed somewhere in the post
+        ("У председателя комитета сын в третьей гимназии. Мало ли что.", {"threat_official"}),
+        ("Глава, твоя машина каждую ночь стоит без присмотра. Жалко будет.", {"threat_official"}),
+        ("Пусть вечером губернаторша одна по набережной не гуляет.", {"threat_official"}),
+        # approach, talk "differently", not living till, leave while whole
+        ("До этого директора ДЭУ мы ещё доберёмся.", {"threat_official"}),
+        ("С начальником управы поговорим по-взрослому, без бумажек.", {"threat_official"}),
+        ("Мэр, ты не доживёшь до следующего срока.", {"threat_official"}),
+        ("Губеру лучше уезжать, пока цел.", {"threat_official"}),
+        ("Председателя встретим вечерком у гаражей.", {"threat_official"}),
+        # nominal calls and weapons gatherings
+        ("Всех этих депутатов в расход!", {"call_to_violence", "threat_official"}),
+        ("Взяточников — к стенке!", {"call_to_violence"}),
+        ("В субботу собираемся у школы с кольями.", {"call_to_violence"}),
+        # "громите" is both indicative and imperative: alone it is a call
+        ("Громите эту управу, она всё равно не работает!", {"call_to_violence", "threat_authority"}),
+        ("Вы громите наши дворы своей техникой.", set()),
+        # future passive of a harm verb: a veiled threat to a body
+        ("Окна в мэрии будут разбиты, вот увидите.", {"threat_authority"}),
+        # new verbs; an animate noun is a person target; "бы" several words before the verb
+        ("Наваляю этому соседу, как только увижу.", {"harm_intent"}),
+        ("Я бы этого замминистра вздёрнул.", {"threat_official"}),
+        # people from a body are officials; a call against "власть" is a call only
+        ("Надо перестрелять всех ворюг из мэрии.", {"call_to_violence", "threat_official"}),
+        ("Выходите, сносите эту власть!", {"call_to_violence"}),
+    ],
+)
+def test_veiled_threats_and_calls_are_found(rules, text, expected):
+    assert reasons(rules, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Мы доберёмся до правды и дойдём до прокуратуры, глава района от нас не спрячется.",
+        "Депутату мало не покажется, когда соберём подписи жителей.",
+        "Ждём главу у подъезда с цветами на открытии двора.",
+        "Пусть мэр посмотрит на эти дороги и подумает, как по ним ходят дети.",
+        "Мэр, ваши дети тоже ходят по этой дороге, вдруг что случится — кто ответит?",
+        "Пусть начальник управы оглядывается на мнение жителей.",
+        "Губернатор ответит по полной на выборах.",
+        "Наш депутат сгорит на работе, столько обещаний надавал.",
+        "Нужно объявления вешать на всех подъездах о собрании жильцов.",
+        "Вы снова пожалеете о том, что не пришли на собрание.",
+        "Мэрия получит своё финансирование только в марте.",
+        "Голосуйте на выборах, доберёмся до каждого избирательного участка.",
+    ],
+)
+def test_veiled_look_alikes_are_not_threats(rules, text):
+    assert rules.findings(normalize(text)) == []
+
+
+def test_a_phrase_requirement_must_name_a_known_pattern(tmp_path):
+    path = tmp_path / "threat.yaml"
+    path.write_text(
+        "harm_verbs: {убить: person}\n"
+        "phrases:\n  - {trigger: [мало], pattern: 'мало ли что', form: veiled, requires: nothing}\n",
+        encoding="utf-8")
+    with pytest.raises(DataError, match="requires: expected a key of `requirements`"):
+        ThreatLexicon.load(path)

@@ -103,3 +103,17 @@ def test_no_store_is_503(client):
     client.app.state.store = None
     r = client.get("/v1/alerts")
     assert r.status_code == 503 and r.json()["error"]["code"] == "history_unavailable"
+
+
+@pytest.mark.parametrize("workers, mirrored", [(1, True), (2, False)])
+def test_history_mirror_only_for_a_single_worker(tmp_path, migrated, workers, mirrored):
+    """With several worker processes each would mirror only its own writes: no mirror then."""
+    from service.app import open_history
+    from service.settings import Settings
+
+    shutil.copy(migrated, tmp_path / "h.db")
+    store = open_history(Settings(database_url=f"sqlite:///{tmp_path / 'h.db'}", workers=workers))
+    try:
+        assert store.mirror_recent is mirrored and (store._mirror is not None) is mirrored
+    finally:
+        store.close()

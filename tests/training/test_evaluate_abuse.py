@@ -6,7 +6,8 @@ import pytest
 from model.errors import DataError
 from model.paths import DATA_DIR
 from model.toxicity import REASONS, AbuseDetector
-from training.evaluate_abuse import BLIND_FILE, EVAL_FILES, ROUND2_FILE, evaluate_detector, load_eval
+from training.evaluate_abuse import (BLIND_FILE, EVAL_FILES, ROUND2_FILE, ROUND3_FILE, evaluate_detector,
+                                     evaluate_files, load_eval, main)
 
 
 def test_eval_files_are_big_enough_and_labelled():
@@ -22,7 +23,7 @@ def test_eval_files_are_big_enough_and_labelled():
 
 def test_eval_and_development_texts_do_not_overlap():
     dev = {r["text"] for r in load_eval(DATA_DIR / "examples" / "abuse_train.jsonl")}
-    for name in (*EVAL_FILES, ROUND2_FILE, BLIND_FILE):
+    for name in (*EVAL_FILES, ROUND2_FILE, BLIND_FILE, ROUND3_FILE):
         assert not dev & {r["text"] for r in load_eval(DATA_DIR / "eval" / name)}, name
 
 
@@ -54,3 +55,40 @@ def test_a_bad_label_is_a_clear_error(tmp_path):
     path.write_text(json.dumps({"text": "x", "labels": ["rude"]}) + "\n", encoding="utf-8")
     with pytest.raises(DataError, match="expected labels from"):
         load_eval(path)
+
+
+def test_round3_is_big_enough_and_new():
+    rows = load_eval(DATA_DIR / "eval" / ROUND3_FILE)
+    assert len(rows) >= 120
+    assert sum(not r["labels"] for r in rows) >= 40  # its own hard negatives
+    assert sum("threat_official" in r["labels"] for r in rows) >= 30
+    older = {r["text"] for name in (*EVAL_FILES, ROUND2_FILE, BLIND_FILE) for r in load_eval(DATA_DIR / "eval" / name)}
+    assert not older & {r["text"] for r in rows}
+
+
+def _write(path, rows):
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+
+def test_files_pools_just_the_given_files(tmp_path):
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    _write(a, [{"text": "Взорву вашу мэрию.", "labels": ["threat_authority"]}])
+    _write(b, [{"text": "Спасибо за новую дорогу.", "labels": []},
+               {"text": "Мэр, мы знаем, где ты живёшь.", "labels": ["threat_official"]}])
+    report = evaluate_files([a, b])
+    assert report["n"] == 3
+    assert report["threats_micro"]["tp"] == 2 and report["threats_micro"]["f1"] == 1.0
+
+
+def test_files_cli_prints_scores_and_errors_only_when_asked(tmp_path, capsys):
+    path = tmp_path / "blind.jsonl"
+    _write(path, [{"text": "Сожгу машину этого чиновника.", "labels": ["threat_official"]},
+                  {"text": "Уберите снег во дворе.", "labels": ["harm_intent"]}])  # a deliberate miss
+    main(["--files", str(path)])
+    out = capsys.readouterr().out
+    assert "threat_official" in out and "threats/calls/harm micro" in out
+    assert "errors" not in out and "Уберите снег" not in out
+    assert "abuse_threats" not in out  # nothing but the given file
+    main(["--files", str(path), "--errors"])
+    out = capsys.readouterr().out
+    assert "Уберите снег" in out

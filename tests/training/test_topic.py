@@ -42,14 +42,25 @@ def test_a_lone_examples_file_reads_only_itself(tmp_path, rubricator):
     assert paths == [path] and df["group"].tolist() == ["ЖКХ"]
 
 
-def test_more_examples_are_not_paraphrases_of_the_informal_eval():
+@pytest.mark.parametrize("eval_name", ["topics_informal.jsonl", "topics_blind.jsonl"])
+def test_more_examples_are_not_paraphrases_of_an_eval_set(eval_name):
     from rapidfuzz import fuzz, process
 
     more = appeals.EXAMPLES_FILE.parent / "topics_more.jsonl"
-    ev = [json.loads(line)["text"] for line in appeals.INFORMAL_EVAL_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    eval_file = appeals.INFORMAL_EVAL_FILE.parent / eval_name
+    ev = [json.loads(line)["text"] for line in eval_file.read_text(encoding="utf-8").splitlines() if line.strip()]
     texts = [json.loads(line)["text"] for line in more.read_text(encoding="utf-8").splitlines() if line.strip()]
     worst = max(process.extractOne(t, ev, scorer=fuzz.ratio)[1] for t in texts)
     assert worst < 80
+
+
+def test_blind_eval_covers_every_group_with_rubricator_labels(rubricator):
+    blind = appeals.INFORMAL_EVAL_FILE.parent / "topics_blind.jsonl"
+    rows = [json.loads(line) for line in blind.read_text(encoding="utf-8").splitlines() if line.strip()]
+    df = appeals.load_examples(blind, rubricator)
+    counts = df["group"].value_counts()
+    assert len(df) == len(rows) >= 260 and len(counts) == 26 and counts.min() >= 10
+    assert df["group"].tolist() == [r["group"] for r in rows]  # each topic sits in its labelled group
 
 
 def test_holdout_is_stratified_and_seeded(examples):

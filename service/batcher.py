@@ -1,0 +1,124 @@
+"""Dynamic batching of tagging requests: one thread runs the pipeline over whatever has queued up.
+
+A single post pays the pipeline's per-call costs (sparse products, history queries, a database
+commit) alone: ~5 ms, against ~1.2 ms a post in a batch. Requests put their docs on a queue; the
+tagging thread takes everything waiting (up to `max_batch`) and tags it in one call. With no
+backlog a request is tagged at once, alone (no waiting window, so no added latency); under load
+the batches grow by themselves and the worker keeps up instead of queueing up.
+
+A failing batch is re-run post by post, so one bad post fails only its own request.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import Generic, TypeVar
+
+log = logging.getLogger(__name__)
+
+In = TypeVar("In")
+Out = TypeVar("Out")
+
+_STOP = object()
+
+
+class BatcherClosed(RuntimeError):
+    pass
+
+
+class Batcher(Generic[In, Out]):
+    def __init__(self, run: Callable[[list[In]], list[Out]], max_batch: int = 256, name: str = "tagger",
+                 on_batch: Callable[[int], None] | None = None,
+                 after: Callable[[list[In], list[Out]], None] | None = None):
+        """after: work on a finished batch that the answers need not wait for (the review queue);
+        it runs on the tagging thread right after the results are handed out, before the next batch."""
+        if max_batch < 1:
+            raise ValueError(f"max_batch: expected at least 1, got {max_batch}")
+        self.run = run
+        self.after = after
+        self.max_batch = max_batch
+        self.on_batch = on_batch
+        self._queue: queue.Queue = queue.Queue()
+        self._closed = False
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._thread.start()
+
+    def submit_many(self, items: Sequence[In]) -> list[Future]:
+        futures = []
+        with self._lock:
+            if self._closed:
+                raise BatcherClosed("the tagging thread is stopped")
+            for item in items:
+                future: Future = Future()
+                self._queue.put((item, future))
+                futures.append(future)
+        return futures
+
+    def tag(self, items: Sequence[In]) -> list[Out]:
+        """Tag the items (blocking) and return their results in order; a failed item raises its error."""
+        return [f.result() for f in self.submit_many(items)]
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Finish what was submitted, then stop the thread."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put(_STOP)
+        self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            batch = [first]
+            stop = False
+            while len(batch) < self.max_batch:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is _STOP:
+                    stop = True
+                    break
+                batch.append(nxt)
+            self._run_batch(batch)
+            if stop:
+                return
+
+    def _run_batch(self, batch: list[tuple[In, Future]]) -> None:
+        items = [item for item, _ in batch]
+        try:
+            results = self.run(items)
+            if len(results) != len(items):
+                raise RuntimeError(f"expected {len(items)} results from the tagging run, got {len(results)}")
+        except Exception:  # noqa: BLE001 - isolate the failing post, below
+            if len(batch) == 1:
+                log.exception("tagging failed")
+                batch[0][1].set_exception(_current_exception())
+                return
+            log.warning("a batch of %d failed; tagging its posts one by one", len(batch))
+            for pair in batch:
+                self._run_batch([pair])
+            return
+        if self.on_batch is not None:
+            self.on_batch(len(items))
+        for (_, future), result in zip(batch, results):
+            future.set_result(result)
+        if self.after is not None:
+            try:
+                self.after(items, results)
+            except Exception:  # noqa: BLE001 - the answers are out; log and go on
+                log.exception("after-batch work failed for %d items", len(items))
+
+
+def _current_exception() -> BaseException:
+    import sys
+
+    exc = sys.exc_info()[1]
+    return exc if exc is not None else RuntimeError("tagging failed")

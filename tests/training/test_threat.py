@@ -1,0 +1,80 @@
+"""The learned threat model (training/threat.py, model/threat_model.py) on real text.
+
+Trained here on the labelled sets plus a small sample of clean negatives (fast); the full artifact
+component uses a few thousand. Never touches data/eval/abuse_blind2.jsonl.
+"""
+import pickle
+
+import pytest
+
+from model.paths import DATA_DIR, SHARED_DATA_DIR
+from model.threat import REASONS
+from model.toxicity import AbuseDetector
+from training.evaluate_abuse import make_docs
+from training.threat import LABELLED, load_labelled, train
+
+pytestmark = pytest.mark.skipif(
+    not (SHARED_DATA_DIR / "toxicity").is_dir() or not (SHARED_DATA_DIR / "appeals").is_dir(),
+    reason="shared toxicity/appeals data not present",
+)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    return train(SHARED_DATA_DIR, seed=13, n_appeals=800, n_russe=300, n_pikabu=300)
+
+
+@pytest.fixture(scope="module")
+def detector(trained):
+    model = pickle.loads(pickle.dumps(trained.estimator))  # as stored in the artifact
+    return AbuseDetector.from_data(DATA_DIR, None, threat_model=model)
+
+
+def test_blind2_is_never_trained_on():
+    assert not any("blind2" in name for name in LABELLED)
+    assert not any("blind2" in f for _, _, f in load_labelled())
+
+
+def test_trainer_writes_a_component_with_cv_metrics(trained):
+    assert trained.name == "threat"
+    meta = trained.meta
+    assert 0.5 <= meta["threshold"] < 1.0
+    cv = meta["metrics"]
+    assert cv["threat_like_model_only"]["precision"] > 0.8
+    assert cv["threat_like_model_only"]["recall"] > 0.3
+    assert cv["reasons_micro_rules_or_model"]["f1"] > 0.9
+    assert any(k.startswith("eval/abuse_round3") for k in meta["data"])
+    assert meta["sizes"]["threat_like"] > 200
+
+
+def _reasons(detector, text):
+    return {f.reason for f in detector.predict(make_docs([text]))[0] if f.reason in REASONS and f.score >= 0.5}
+
+
+def test_veiled_threat_phrased_differently_is_found(detector):
+    text = "Чиновники из управы, ваши дни сочтены, скоро за вами придут."
+    rules_only = AbuseDetector.from_data(DATA_DIR, None)
+    assert not _reasons(rules_only, text)  # the rules miss it: the model adds it
+    findings = detector.predict(make_docs([text]))[0]
+    got = {f.reason for f in findings}
+    assert got & {"threat_official", "threat_authority"}
+    span = findings[0].evidence[0]
+    assert text[span.start:span.end] == span.text and "сочтены" in span.text
+
+
+def test_evidence_is_the_threatening_sentence(detector):
+    text = ("Надоело ждать. "
+            "Чиновники из управы, ваши дни сочтены, скоро за вами придут.")
+    findings = [f for f in detector.predict(make_docs([text]))[0] if f.reason in REASONS]
+    assert findings
+    span = findings[0].evidence[0]
+    assert span.text.startswith("Чиновники") and text[span.start:span.end] == span.text
+
+
+@pytest.mark.parametrize("text", [
+    "Дни старой котельной сочтены: весной её снесут и построят новую, спасибо администрации.",
+    "Глава района обещал отремонтировать дорогу, но так и не сделал, ждём ответа.",
+    "Убили всю дорогу грузовиками, прошу администрацию принять меры.",
+])
+def test_hard_negative_is_not_a_threat(detector, text):
+    assert not _reasons(detector, text)
