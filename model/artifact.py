@@ -1,4 +1,9 @@
-"""The trained model artifact: a directory of joblib files, one per trained component, plus meta.json.
+"""The trained model artifact: a directory of gzip-compressed pickles, one per trained component
+(`<name>.pkl.gz`), plus meta.json.
+
+Format 2 replaced format 1's joblib files: joblib unpickles with the pure-Python unpickler (to
+handle numpy arrays itself), which took ~1.1 s of every start on the vocabularies' 230k strings;
+the C unpickler reads the same objects in ~0.2 s, and pickle protocol 5 stores arrays as compact.
 
 meta.json records the format version, the code version, the library versions, the training data
 hashes, the labels and the metrics. Loading checks the format version and the scikit-learn
@@ -7,9 +12,11 @@ directory and renames it into place, so a crash never leaves a half-written arti
 """
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import os
+import pickle
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -17,7 +24,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import joblib
 import sklearn
 
 from otklik import __version__ as CODE_VERSION
@@ -26,8 +32,23 @@ from .errors import ArtifactError
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 META_FILE = "meta.json"
+SUFFIX = ".pkl.gz"
+
+
+def component_file(path: Path, name: str) -> Path:
+    return path / f"{name}{SUFFIX}"
+
+
+def dump_component(obj: Any, file: Path) -> None:
+    # mtime=0: the same model gives the same bytes (git keeps every version of the artifact)
+    file.write_bytes(gzip.compress(pickle.dumps(obj, protocol=5), compresslevel=6, mtime=0))
+
+
+def load_component(file: Path) -> Any:
+    """Trusted files only, as with any pickle: the artifact ships with the code."""
+    return pickle.loads(gzip.decompress(file.read_bytes()))  # noqa: S301
 
 
 @dataclass
@@ -79,10 +100,13 @@ def load_artifact(path: Path | str) -> Artifact:
     check_meta(meta, path)
     components = {}
     for name in meta.get("components", {}):
-        file = path / f"{name}.joblib"
+        file = component_file(path, name)
         if not file.is_file():
             raise ArtifactError(f"{path}: expected component file {file.name}, found none")
-        components[name] = joblib.load(file)
+        try:
+            components[name] = load_component(file)
+        except (OSError, EOFError, pickle.UnpicklingError) as exc:
+            raise ArtifactError(f"{file}: expected a gzip-compressed pickle, got an unreadable file: {exc}") from exc
     log.info("loaded model %s from %s (%s)", meta.get("model_version"), path, ", ".join(components))
     return Artifact(path, meta, components)
 
@@ -100,7 +124,7 @@ def save_artifact(
     if (path / META_FILE).is_file():
         old_meta = read_meta(path)
         if old_meta.get("format_version") == FORMAT_VERSION:
-            old_components = {n: path / f"{n}.joblib" for n in old_meta.get("components", {})}
+            old_components = {n: component_file(path, n) for n in old_meta.get("components", {})}
     all_meta = dict(old_meta.get("components", {})) if old_components else {}
     all_meta.update(component_meta)
     now = datetime.now(timezone.utc).replace(microsecond=0)
@@ -118,7 +142,7 @@ def save_artifact(
     os.chmod(tmp, 0o755)  # mkdtemp makes it private; the artifact is read by every user of the install
     try:
         for name, obj in components.items():
-            joblib.dump(obj, tmp / f"{name}.joblib", compress=3)
+            dump_component(obj, component_file(tmp, name))
         for name, file in old_components.items():
             if name not in components and file.is_file():
                 shutil.copy2(file, tmp / file.name)

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import holidays
-import yaml
 
+from . import yamlfile
 from .errors import DataError
 from .paths import DATA_DIR
 
@@ -52,7 +52,7 @@ class ProductionCalendar:
     def load(cls, path: Path | str = DEFAULT_CALENDAR) -> "ProductionCalendar":
         path = Path(path)
         with open(path, encoding="utf-8") as f:
-            raw = yaml.safe_load(f)
+            raw = yamlfile.safe_load(f)
         if not isinstance(raw, dict) or not isinstance(raw.get("years"), dict):
             raise DataError(f"{path}: expected a mapping with 'years', got {type(raw).__name__}")
         years = sorted(int(y) for y in raw["years"])

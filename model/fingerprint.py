@@ -18,8 +18,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import yaml
 
+from . import yamlfile
 from .doc import Doc
 from .errors import DataError
 from .paths import DATA_DIR
@@ -86,7 +86,7 @@ class Lexicon:
     @classmethod
     def load(cls, path: Path | str = DEFAULT_LEXICON) -> "Lexicon":
         with open(path, encoding="utf-8") as f:
-            raw = yaml.safe_load(f)
+            raw = yamlfile.safe_load(f)
         if not isinstance(raw, dict):
             raise DataError(f"{path}: expected a mapping, got {type(raw).__name__}")
         for key in ("stopwords", "repeat_markers", "people", "promise_patterns", "novelty_markers"):

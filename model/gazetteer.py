@@ -15,6 +15,7 @@ from typing import Any, Iterable
 
 import yaml
 
+from . import yamlfile
 from .address import ORDINAL, SETTLEMENT_TYPES, STREET_TYPES, WORD, _parses
 from .errors import DataError
 from .text import lower_yo
@@ -67,6 +68,38 @@ def _nomn_parses(word: str) -> list:
     return [p for p in _parses(word) if "nomn" in p.tag and p.tag.POS in ("NOUN", "ADJF", "PRTF")][:2]
 
 
+# case forms computed earlier (the artifact's "case_forms" table: training/case_forms.py): inflecting
+# the gazetteers' names with pymorphy took ~0.5 s of every start. A name not in the table (a newly
+# added place) is inflected as before.
+_KNOWN_FORMS: dict[tuple[tuple[str, ...], str | None], tuple[tuple[str, ...], ...]] = {}
+_recorded: dict[tuple[tuple[str, ...], str | None], tuple[tuple[str, ...], ...]] | None = None
+
+
+def preload_case_forms(table: dict) -> int:
+    """Add `(words, gender) → forms` answers of `case_forms`; returns the known names' count."""
+    if not isinstance(table, dict):
+        raise TypeError(f"expected a dict of (words, gender) → case forms, got {type(table).__name__}")
+    _KNOWN_FORMS.update(table)
+    return len(_KNOWN_FORMS)
+
+
+def clear_preloaded_case_forms() -> None:
+    _KNOWN_FORMS.clear()
+
+
+def record_case_forms() -> dict:
+    """Start recording every `case_forms` answer into the returned dict (training builds the table
+    from what loading the gazetteers asks for); `stop_recording_case_forms` ends it."""
+    global _recorded
+    _recorded = {}
+    return _recorded
+
+
+def stop_recording_case_forms() -> None:
+    global _recorded
+    _recorded = None
+
+
 def case_forms(words: tuple[str, ...], gender: str | None = None) -> set[tuple[str, ...]]:
     """All case forms of a (nominative) name: («вятские», «поляны») → {…, («вятских», «полянах»)}.
 
@@ -74,6 +107,16 @@ def case_forms(words: tuple[str, ...], gender: str | None = None) -> set[tuple[s
     complements like «маршала») stay as written; a word with two readings («большая»: большой /
     больший) gets the forms of both.
     """
+    key = (tuple(words), gender)
+    known = _KNOWN_FORMS.get(key)
+    if known is None:
+        known = tuple(sorted(_inflect_name(key[0], gender)))
+    if _recorded is not None:
+        _recorded[key] = known
+    return set(known)
+
+
+def _inflect_name(words: tuple[str, ...], gender: str | None) -> set[tuple[str, ...]]:
     def head(w: str) -> tuple[str, str]:  # «кызыл-уруп» inflects its last part: («кызыл-», «уруп»)
         if "-" in w and not any(c.isdigit() for c in w):
             left, _, right = w.rpartition("-")
@@ -230,8 +273,7 @@ class Gazetteer:
     def load(cls, path: Path | str) -> "Gazetteer":
         path = Path(path)
         try:
-            # the C loader when libyaml is there: the pure-Python one takes most of the load time
-            raw = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            raw = yamlfile.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as exc:
             raise DataError(f"{path}: expected a readable YAML gazetteer, got {exc}") from exc
         return cls.from_dict(raw, str(path))

@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
+from . import yamlfile
 from .doc import Doc
 from .errors import DataError
 from .paths import DATA_DIR
@@ -92,7 +92,7 @@ class ImportanceLexicon:
     def load(cls, path: Path | str = DEFAULT_LEXICON) -> "ImportanceLexicon":
         path = Path(path)
         with open(path, encoding="utf-8") as f:
-            raw = yaml.safe_load(f)
+            raw = yamlfile.safe_load(f)
         if not isinstance(raw, dict) or not isinstance(raw.get("rules"), list):
             raise DataError(f"{path}: expected a mapping with a list 'rules', got {type(raw).__name__}")
         rules = tuple(_rule(r, f"{path}: rules[{i}]") for i, r in enumerate(raw["rules"]))

@@ -15,8 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from . import yamlfile
 from .cues import Cue, CueSet
 from .doc import Doc
 from .errors import DataError
@@ -51,7 +50,7 @@ class OffTopicLexicon:
         path = Path(path)
         try:
             with open(path, encoding="utf-8") as f:
-                raw = yaml.safe_load(f)
+                raw = yamlfile.safe_load(f)
         except FileNotFoundError:
             raise DataError(f"{path}: off-topic lexicon not found") from None
         if not isinstance(raw, dict) or not isinstance(raw.get("off_cues"), list) or not isinstance(raw.get("civic_cues"), list):

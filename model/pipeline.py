@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from .artifact import Artifact, load_artifact
 from .doc import Doc
 from .errors import UnknownRegionError
+from .gazetteer import preload_case_forms
 from .paths import DATA_DIR, DEFAULT_ARTIFACT
 from .profiles import Profiles
 from .records import Post, Tagging
@@ -111,6 +112,9 @@ class Pipeline:
         lemma_table = artifact.get("lemmas")
         if lemma_table:
             log.info("lemma table: %d known words", preload_lemmas(lemma_table))
+        forms = artifact.get("case_forms")
+        if forms:
+            log.info("case forms: %d known names", preload_case_forms(forms))
         data_dir = Path(options.data_dir)
         profiles = Profiles.load(data_dir / "profiles", default=options.default_region)
         rubricator = load_rubricator(data_dir / "rubricator" / "rubricator.yaml")
@@ -125,11 +129,37 @@ class Pipeline:
 
     # ------------------------------------------------------------------ running
 
-    def make_doc(self, post: Post) -> Doc:
+    def region_of(self, post: Post) -> str:
+        """The post's regulation profile (the default when it names none); UnknownRegionError if unknown."""
         region = post.region or self.profiles.default
         if region not in self.profiles:
             raise UnknownRegionError(region, self.profiles.ids())
-        return Doc.from_post(post, region)
+        return region
+
+    def make_doc(self, post: Post) -> Doc:
+        return Doc.from_post(post, self.region_of(post))
+
+    def defer_writes(self, on: bool = True) -> None:
+        """With `on`, components that record history (repeats) keep their writes until `flush()`:
+        a caller that answers first and records right after, before its next run, pays the writes
+        outside the answer's latency. The next `run` must come after `flush()`, or it would not see
+        the previous posts."""
+        for component in self.components:
+            if hasattr(component, "defer_writes"):
+                component.defer_writes = on
+
+    def flush(self) -> None:
+        for component in self.components:
+            flush = getattr(component, "flush", None)
+            if flush is not None:
+                flush()
+
+    def drop_pending(self) -> None:
+        """Forget the deferred writes of a run that failed."""
+        for component in self.components:
+            drop = getattr(component, "drop_pending", None)
+            if drop is not None:
+                drop()
 
     def run(self, docs: list[Doc]) -> list[Doc]:
         for component in self.components:

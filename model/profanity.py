@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
+from . import yamlfile
 from .doc import Doc
 from .errors import DataError
 from .paths import DATA_DIR
@@ -125,7 +124,7 @@ class ProfanityLexicon:
         path = Path(path)
         try:
             with open(path, encoding="utf-8") as f:
-                raw = yaml.safe_load(f)
+                raw = yamlfile.safe_load(f)
         except FileNotFoundError:
             raise DataError(f"{path}: profanity lexicon not found") from None
         if not isinstance(raw, dict) or not isinstance(raw.get("roots"), list):

@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-
+from . import yamlfile
 from .calendar import WorkSchedule
 from .errors import DataError, UnknownRegionError
 from .paths import DATA_DIR
@@ -149,7 +148,7 @@ def _parse(raw: dict[str, Any], path: Path) -> Profile:
 def load_profile(path: Path | str) -> Profile:
     path = Path(path)
     with open(path, encoding="utf-8") as f:
-        raw = yaml.safe_load(f)
+        raw = yamlfile.safe_load(f)
     if not isinstance(raw, dict):
         raise DataError(f"{path}: expected a mapping, got {type(raw).__name__}")
     return _parse(raw, path)

@@ -126,6 +126,9 @@ class RepeatTagger:
         self.min_answers = min_answers
         self.record = record
         self.clock = clock  # "now" for posts without times (tests pass a fixed clock)
+        # the service answers first and records after (Pipeline.flush, before its next batch)
+        self.defer_writes = False
+        self._pending: list[HistoryEntry] = []
 
     # -- one link
 
@@ -267,7 +270,21 @@ class RepeatTagger:
             if pred.entry is not None:
                 pred.entry.incident_id = doc.incident_id
         if self.record:
-            self.store.add_many([p.entry for p in preds if p.entry is not None])
+            entries = [p.entry for p in preds if p.entry is not None]
+            if self.defer_writes:
+                self._pending.extend(entries)
+            else:
+                self.store.add_many(entries)
+
+    def drop_pending(self) -> None:
+        """Forget deferred writes (their run failed: nothing of it may be recorded)."""
+        self._pending = []
+
+    def flush(self) -> None:
+        """Record the entries whose writes were deferred; a no-op when there are none."""
+        if self._pending:
+            pending, self._pending = self._pending, []
+            self.store.add_many(pending)
 
     def __call__(self, docs: list[Doc]) -> None:
         self.set_annotations(docs, self.predict(docs))

@@ -4,8 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from . import yamlfile
 from .errors import DataError
 from .paths import DATA_DIR
 
@@ -49,7 +48,7 @@ class Rubricator:
 
 def load_rubricator(path: Path | str = DEFAULT_RUBRICATOR) -> Rubricator:
     with open(path, encoding="utf-8") as f:
-        raw = yaml.safe_load(f)
+        raw = yamlfile.safe_load(f)
     if not isinstance(raw, dict) or "groups" not in raw:
         raise DataError(f"{path}: expected a mapping with 'groups', got {type(raw).__name__}")
     groups, topics = [], []

@@ -13,8 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from . import yamlfile
 from .cues import Cue, CueSet
 from .doc import Doc
 from .errors import DataError
@@ -57,7 +56,7 @@ class SpamLexicon:
         path = Path(path)
         try:
             with open(path, encoding="utf-8") as f:
-                raw = yaml.safe_load(f)
+                raw = yamlfile.safe_load(f)
         except FileNotFoundError:
             raise DataError(f"{path}: spam lexicon not found") from None
         if not isinstance(raw, dict) or not isinstance(raw.get("cues"), list):

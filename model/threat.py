@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from . import yamlfile
 from .doc import Doc
 from .errors import DataError
 from .paths import DATA_DIR
@@ -220,7 +221,7 @@ class ThreatLexicon:
         if not path.is_file():
             raise DataError(f"expected the threat lexicon at {path}, found none")
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yamlfile.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             raise DataError(f"{path}: expected YAML, got a parse error: {exc}") from exc
         if not isinstance(data, dict):

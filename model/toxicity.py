@@ -29,6 +29,7 @@ import yaml
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from . import yamlfile
 from .doc import Doc
 from .errors import DataError
 from .paths import DATA_DIR
@@ -98,7 +99,7 @@ class InsultLexicon:
         if not path.is_file():
             raise DataError(f"expected the insult lexicon at {path}, found none")
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yamlfile.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             raise DataError(f"{path}: expected YAML, got a parse error: {exc}") from exc
         for key in ("strong", "weak", "literal", "not"):

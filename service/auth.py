@@ -31,7 +31,8 @@ def _role_of(request: Request, credentials: HTTPAuthorizationCredentials | None)
 
 
 def require(*roles: str):
-    def dependency(
+    # async: a cheap check that should not cost a thread-pool round trip per request
+    async def dependency(
         request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
     ) -> str:
         role = _role_of(request, credentials)

@@ -10,6 +10,7 @@ A failing batch is re-run post by post, so one bad post fails only its own reque
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
@@ -61,6 +62,11 @@ class Batcher(Generic[In, Out]):
     def tag(self, items: Sequence[In]) -> list[Out]:
         """Tag the items (blocking) and return their results in order; a failed item raises its error."""
         return [f.result() for f in self.submit_many(items)]
+
+    async def atag(self, items: Sequence[In]) -> list[Out]:
+        """The same for an async caller: waits without holding a thread-pool thread."""
+        futures = [asyncio.wrap_future(f) for f in self.submit_many(items)]
+        return list(await asyncio.gather(*futures))
 
     def close(self, timeout: float = 30.0) -> None:
         """Finish what was submitted, then stop the thread."""

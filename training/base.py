@@ -9,7 +9,7 @@ from typing import Any
 
 @dataclass
 class TrainedComponent:
-    name: str  # the component's file name in the artifact: <name>.joblib
+    name: str  # the component's file name in the artifact: <name>.pkl.gz
     estimator: Any
     meta: dict[str, Any] = field(default_factory=dict)  # metrics, labels, data hashes, sizes
 

@@ -32,6 +32,7 @@ TRAINERS: dict[str, str] = {
     "geo": "training.geo:train",
     "lemmas": "training.lemmas:train",
     "threat": "training.threat:train",
+    "case_forms": "training.case_forms:train",
 }
 
 

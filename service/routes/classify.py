@@ -1,4 +1,10 @@
-"""POST /v1/classify and /v1/classify/batch (CPU-bound: plain `def`, run in the thread pool)."""
+"""POST /v1/classify and /v1/classify/batch.
+
+The tagging itself runs on the batcher's thread (service/batcher.py), so these endpoints are `async`:
+they validate, hand the docs over and await the result on the event loop. A plain `def` endpoint
+would add two thread-pool hops per request (endpoint and response validation), and under load each
+hop waits for the GIL: that cost more than the tagging of a single post.
+"""
 from __future__ import annotations
 
 import logging
@@ -26,22 +32,28 @@ ERRORS = {
 }
 
 
-def tag(pipeline: Pipeline, docs: list) -> list:
-    """What the tagging thread runs for a batch of docs (service.batcher)."""
-    pipeline.run(docs)
+def tag(pipeline: Pipeline, posts: list) -> list:
+    """What the tagging thread runs for a batch of checked posts (service.batcher): normalizing is
+    CPU work too, so it happens here and not on the event loop."""
+    docs = [pipeline.make_doc(post) for post in posts]
+    try:
+        pipeline.run(docs)
+    except Exception:
+        pipeline.drop_pending()  # the batcher re-runs the posts one by one; record only what succeeds
+        raise
     return [doc.to_tagging(pipeline.model_version) for doc in docs]
 
 
-def enqueue(review, docs: list, taggings: list) -> None:
+def enqueue(review, posts: list, taggings: list) -> None:
     """Put tagged posts in the curators' review queue (one transaction per batch), on the tagging
     thread right after the answers are out; a queue failure never fails the answer. The batcher
     finishes this before the service stops."""
-    if review is None or not docs:
+    if review is None or not posts:
         return
     try:
-        review.enqueue_many([(d.post, t) for d, t in zip(docs, taggings)])
+        review.enqueue_many(list(zip(posts, taggings)))
     except SQLAlchemyError:
-        log.exception("review queue: could not enqueue %d posts", len(docs))
+        log.exception("review queue: could not enqueue %d posts", len(posts))
 
 
 def _pipeline(request: Request) -> Pipeline:
@@ -52,17 +64,18 @@ def _pipeline(request: Request) -> Pipeline:
 
 
 @router.post("/classify", response_model=TaggingOut, responses=ERRORS, summary="Tag one post")
-def classify(post: PostIn, request: Request, role: MonitoringRole) -> dict[str, Any]:
+async def classify(post: PostIn, request: Request, role: MonitoringRole) -> dict[str, Any]:
     pipeline = _pipeline(request)
-    doc = pipeline.make_doc(post.to_record())  # InputError (unknown region) → 422
-    tagging = request.app.state.batcher.tag([doc])[0]
+    record = post.to_record()
+    pipeline.region_of(record)  # InputError (unknown region) → 422, before anything is queued
+    tagging = (await request.app.state.batcher.atag([record]))[0]
     request.app.state.metrics.posts.inc()
     return tagging.as_json()
 
 
 @router.post("/classify/batch", response_model=BatchOut, responses=ERRORS,
              summary="Tag many posts; a bad post gives an error item in its place")
-def classify_batch(batch: BatchIn, request: Request, role: MonitoringRole) -> dict[str, Any]:
+async def classify_batch(batch: BatchIn, request: Request, role: MonitoringRole) -> dict[str, Any]:
     settings = request.app.state.settings
     if len(batch.posts) > settings.max_batch_posts:
         raise ApiError(413, "batch_too_large",
@@ -70,17 +83,19 @@ def classify_batch(batch: BatchIn, request: Request, role: MonitoringRole) -> di
     pipeline = _pipeline(request)
     metrics = request.app.state.metrics
     results: list[dict[str, Any] | None] = [None] * len(batch.posts)
-    docs, where = [], []
+    records, where = [], []
     for i, raw in enumerate(batch.posts):
         try:
-            docs.append(pipeline.make_doc(post_from_mapping(raw)))
+            record = post_from_mapping(raw)
+            pipeline.region_of(record)
+            records.append(record)
             where.append(i)
         except InputError as exc:
             field = f"posts[{i}].{exc.field}"
             results[i] = error_body("invalid_input", f"{field}: {exc.message}", field)
             metrics.post_errors.labels(exc.field).inc()
-    taggings = request.app.state.batcher.tag(docs)
+    taggings = await request.app.state.batcher.atag(records)
     for i, tagging in zip(where, taggings):
         results[i] = tagging.as_json()
-    metrics.posts.inc(len(docs))
+    metrics.posts.inc(len(records))
     return {"results": results}

@@ -214,3 +214,18 @@ def test_the_history_keeps_fingerprints_not_text(tagger):
     assert entry.location_key == "h:|ленин|5"
     stored = repr(entry)
     assert "горячей" not in stored and "Ленина" not in stored
+
+
+def test_deferred_writes_wait_for_flush_and_a_dropped_run_records_nothing(tagger):
+    # the service answers first and records after: until flush the store holds nothing, after it
+    # the next post is linked as if the writes had been immediate
+    tagger.defer_writes = True
+    first, = run(tagger, doc("vk-1", BASEMENT))
+    assert tagger.store.get("vk-1") is None
+    tagger.flush()
+    assert tagger.store.get("vk-1") is not None
+    later, = run(tagger, doc("vk-2", BASEMENT_AGAIN, days=6))
+    assert later.repeat_of == ["vk-1"]
+    tagger.drop_pending()  # as after a failed run
+    tagger.flush()
+    assert tagger.store.get("vk-2") is None

@@ -46,6 +46,16 @@ def test_classify_hot_water_goes_to_housing(client):
     assert r.headers["x-request-id"]
 
 
+def test_a_second_request_sees_the_first_as_a_repeat(client):
+    # the service records history after answering (deferred writes): the next request must see it
+    first = {"id": "rep-1", "author_id": "vk-777", "region": "omsk", "created_at": "2026-11-20T09:00:00+06:00",
+             "text": "Во 2й парадной не закрыт вход в подвал. Печать сорвана, замок отсутствует. ул. Победы 12"}
+    again = {**first, "id": "rep-2", "created_at": "2026-11-21T09:00:00+06:00",
+             "text": "Во второй парадной снова открыт вход в подвал, печать сорвана, замка нет. Победы 12"}
+    assert client.post("/v1/classify", json=first).json()["repeat_of"] == []
+    assert client.post("/v1/classify", json=again).json()["repeat_of"] == ["rep-1"]
+
+
 def test_profane_post_is_not_actionable_but_keeps_topic(client):
     r = client.post("/v1/classify", json={"id": "2", "region": "omsk",
                                           "text": "Когда уже починят эту х*йню, трубу прорвало на Мира 10, вода хлещет"})

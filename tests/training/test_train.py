@@ -136,6 +136,14 @@ def test_incompatible_artifact_is_refused(tiny, tmp_path):
     (copy / "meta.json").write_text(json.dumps({**meta, "sklearn_version": "0.20.0"}), encoding="utf-8")
     with pytest.raises(ArtifactError, match="scikit-learn"):
         load_artifact(copy)
+    # a format-1 artifact (joblib files) is refused by its version, a damaged component by its file
+    (copy / "meta.json").write_text(json.dumps({**meta, "format_version": 1}), encoding="utf-8")
+    with pytest.raises(ArtifactError, match="expected artifact format version 2, got 1"):
+        load_artifact(copy)
+    (copy / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    (copy / "topic.pkl.gz").write_bytes(b"not a pickle")
+    with pytest.raises(ArtifactError, match="topic.pkl.gz: expected a gzip-compressed pickle"):
+        load_artifact(copy)
 
 
 def test_registry_refuses_missing_trainers_and_unknown_names(tiny, monkeypatch):
