@@ -63,8 +63,9 @@ def start_server(port: int, workers: int, db: Path) -> tuple[subprocess.Popen, f
     raise RuntimeError("the service did not become ready within 60 s")
 
 
-async def constant_rate(url: str, posts: list[dict], rate: float, seconds: float) -> tuple[list[float], int, int]:
+async def constant_rate(url: str, posts: list[dict], rate: float, seconds: float) -> tuple[list[float], int, int, list]:
     latencies: list[float] = []
+    timeline: list[tuple[float, float]] = []  # (seconds since the start when sent, latency)
     errors = 0
     sent = 0
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
@@ -79,6 +80,7 @@ async def constant_rate(url: str, posts: list[dict], rate: float, seconds: float
             except httpx.HTTPError:
                 errors += 1
             latencies.append(time.perf_counter() - t)
+            timeline.append((t - start, latencies[-1]))
 
         tasks = []
         start = time.perf_counter()
@@ -91,7 +93,20 @@ async def constant_rate(url: str, posts: list[dict], rate: float, seconds: float
             tasks.append(asyncio.create_task(one(posts[i % len(posts)])))
             sent += 1
         await asyncio.gather(*tasks)
-    return latencies, errors, sent
+    return latencies, errors, sent, timeline
+
+
+def by_window(timeline: list[tuple[float, float]], window: float = 30.0) -> list[dict]:
+    """p50/p99 per `window` seconds of the run: shows whether latency drifts as the history grows."""
+    out = []
+    end = max((t for t, _ in timeline), default=0.0)
+    w = 0.0
+    while w <= end:
+        lat = [x for t, x in timeline if w <= t < w + window]
+        if lat:
+            out.append({"from_s": int(w), "p50_ms": round(1000 * pct(lat, 0.5), 1), "p99_ms": round(1000 * pct(lat, 0.99), 1)})
+        w += window
+    return out
 
 
 def live(post: dict) -> dict:
@@ -141,7 +156,7 @@ def main() -> None:
                 for p in posts[:50]:
                     c.post(f"{base}/v1/classify", json=live(p))
             rss_start = tree_rss_mb(ps)
-            lat, errors, sent = asyncio.run(constant_rate(f"{base}/v1/classify", posts, args.rate, args.seconds))
+            lat, errors, sent, timeline = asyncio.run(constant_rate(f"{base}/v1/classify", posts, args.rate, args.seconds))
             rss_end = tree_rss_mb(ps)
             batch_rate = batch_throughput(f"{base}/v1/classify/batch", posts, args.batch_size, args.batch_seconds)
             rss_after_batch = tree_rss_mb(ps)
@@ -162,6 +177,7 @@ def main() -> None:
         "p95_ms": round(1000 * pct(lat, 0.95), 2),
         "p99_ms": round(1000 * pct(lat, 0.99), 2),
         "mean_ms": round(1000 * statistics.fmean(lat), 2),
+        "by_30s": by_window(timeline),
         "rss_mb_start": rss_start,
         "rss_mb_end": rss_end,
         "batch_size": args.batch_size,

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Generic, TypeVar
@@ -33,13 +34,22 @@ class BatcherClosed(RuntimeError):
 class Batcher(Generic[In, Out]):
     def __init__(self, run: Callable[[list[In]], list[Out]], max_batch: int = 256, name: str = "tagger",
                  on_batch: Callable[[int], None] | None = None,
-                 after: Callable[[list[In], list[Out]], None] | None = None):
-        """after: work on a finished batch that the answers need not wait for (the review queue);
-        it runs on the tagging thread right after the results are handed out, before the next batch."""
+                 after: Callable[[list[In], list[Out]], None] | None = None,
+                 idle: Callable[[], None] | None = None, idle_after: float = 0.05, idle_at_most: float = 0.5):
+        """after: work on a finished batch that the answers need not wait for but the next batch
+        does (history writes); it runs on the tagging thread right after the results are handed
+        out, before the next batch. idle: work that can wait (buffered review-queue writes): it runs
+        once the queue has stayed empty for `idle_after` seconds, at least every `idle_at_most`
+        seconds under steady load (so it is done in bulk, not once per request), and at close."""
         if max_batch < 1:
             raise ValueError(f"max_batch: expected at least 1, got {max_batch}")
         self.run = run
         self.after = after
+        self.idle = idle
+        self.idle_after = idle_after
+        self.idle_at_most = idle_at_most
+        self._idle_due = False  # batches ran since the idle work last ran
+        self._idle_last = time.monotonic()
         self.max_batch = max_batch
         self.on_batch = on_batch
         self._queue: queue.Queue = queue.Queue()
@@ -79,8 +89,13 @@ class Batcher(Generic[In, Out]):
 
     def _loop(self) -> None:
         while True:
-            first = self._queue.get()
+            try:
+                first = self._queue.get(timeout=self.idle_after if self._idle_due else None)
+            except queue.Empty:
+                self._run_idle()
+                continue
             if first is _STOP:
+                self._run_idle()
                 return
             batch = [first]
             stop = False
@@ -95,7 +110,22 @@ class Batcher(Generic[In, Out]):
                 batch.append(nxt)
             self._run_batch(batch)
             if stop:
+                self._run_idle()
                 return
+            if self.idle is not None:
+                self._idle_due = True
+                if time.monotonic() - self._idle_last >= self.idle_at_most:
+                    self._run_idle()
+
+    def _run_idle(self) -> None:
+        self._idle_due = False
+        self._idle_last = time.monotonic()
+        if self.idle is None:
+            return
+        try:
+            self.idle()
+        except Exception:  # noqa: BLE001 - idle work must not stop the tagging thread
+            log.exception("idle work failed")
 
     def _run_batch(self, batch: list[tuple[In, Future]]) -> None:
         items = [item for item, _ in batch]

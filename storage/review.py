@@ -347,13 +347,15 @@ class ReviewStore:
         """
         return self.enqueue_many([(post, tagging)]) == 1
 
-    def enqueue_many(self, pairs: Iterable[tuple[Post, Tagging]]) -> int:
+    def enqueue_many(self, pairs: Iterable[tuple[Post, Tagging]],
+                     tag_jsons: Sequence[dict[str, Any]] | None = None) -> int:
+        """tag_jsons: the taggings' `as_json()`, when the caller has them already (the service)."""
         now = self.clock()
         rows = []
-        for post, tagging in pairs:
+        for i, (post, tagging) in enumerate(pairs):
             if tagging.id != post.id:
                 raise InputError("id", f"expected the tagging of post {post.id!r}, got one of {tagging.id!r}")
-            tag_json = tagging.as_json()
+            tag_json = tag_jsons[i] if tag_jsons is not None else tagging.as_json()
             post_json = post.as_json()
             post_json.pop("text", None)
             detected = post.detected_at or post.created_at or (tagging.sla.detected_at if tagging.sla else None) or now

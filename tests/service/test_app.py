@@ -1,5 +1,6 @@
 """The REST service end to end: real pipeline, real posts, the contract's shapes and errors."""
 import json
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -172,3 +173,18 @@ def test_logs_do_not_contain_post_text(client, caplog):
     client.post("/v1/classify", json={"id": "pd", "text": "Секретный текст жителя про Ленина 5", "author_id": "u-777"})
     logged = "\n".join(r.getMessage() + json.dumps(getattr(r, "__dict__", {}), default=str) for r in caplog.records)
     assert "Секретный" not in logged and "u-777" not in logged
+
+
+def test_answered_posts_reach_the_review_queue(tmp_path):
+    # the review writes are buffered until the tagging thread is idle; by then they are in the store
+    app = create_app(make_settings(tmp_path))
+    with TestClient(app) as c:
+        for i in range(5):
+            assert c.post("/v1/classify", json={"id": f"q-{i}", "text": HOT_WATER}).status_code == 200
+        found = []
+        for _ in range(100):  # the idle flush follows the last answer within milliseconds
+            found = [i for i in range(5) if app.state.review.get(f"q-{i}") is not None]
+            if len(found) == 5:
+                break
+            time.sleep(0.02)
+        assert found == list(range(5))

@@ -69,3 +69,67 @@ def test_after_work_runs_once_per_batch_after_the_answers_and_never_fails_them()
     assert batcher.tag([1, 2]) == [10, 20]
     batcher.close()
     assert seen and sum(len(i) for i, _ in seen) == 2 and all(r == [x * 10 for x in i] for i, r in seen)
+
+
+def test_idle_work_waits_for_an_empty_queue_and_runs_at_close():
+    events = []
+
+    def run(items):
+        time.sleep(0.005)
+        events.append(("batch", len(items)))
+        return items
+
+    batcher = Batcher(run, max_batch=4, idle=lambda: events.append(("idle", 0)), idle_after=0.05, idle_at_most=10)
+    futures = batcher.submit_many(list(range(12)))  # queued at once: three batches back to back
+    assert [f.result(timeout=2) for f in futures] == list(range(12))
+    time.sleep(0.2)  # the queue stays empty: the idle work runs once, not again and again
+    batcher.close()
+    # no idle call between batches that had work waiting; one after the backlog went quiet; one at close
+    assert events == [("batch", 4)] * 3 + [("idle", 0)] * 2
+
+
+def test_failing_idle_work_does_not_stop_the_thread():
+    def idle():
+        raise RuntimeError("the review queue is down")
+
+    batcher = Batcher(lambda items: items, idle=idle)
+    assert batcher.tag([1]) == [1]
+    assert batcher.tag([2]) == [2]
+    batcher.close()
+
+
+def test_idle_work_runs_at_least_every_so_often_under_steady_load():
+    idles = []
+    batcher = Batcher(lambda items: items, idle=lambda: idles.append(time.monotonic()), idle_after=10, idle_at_most=0.05)
+    started = time.monotonic()
+    while time.monotonic() - started < 0.3:  # a request every 5 ms: the queue never stays empty 10 s
+        batcher.tag([1])
+        time.sleep(0.005)
+    assert 2 <= len(idles) <= 10
+    batcher.close()
+
+
+def test_gc_keeper_freezes_survivors_and_refreshes_hourly():
+    import gc
+
+    from service.app import GcKeeper
+
+    now = [0.0]
+    keeper = GcKeeper(freeze_every=10, refresh_every=3600, clock=lambda: now[0])
+    try:
+        gc.unfreeze()
+        survivors = [[i] for i in range(1000)]  # tracked, long-lived objects
+        keeper.tick()
+        assert gc.get_freeze_count() == 0  # not yet due
+        now[0] = 11
+        keeper.tick()
+        frozen = gc.get_freeze_count()
+        assert frozen >= len(survivors)
+        now[0] = 3601
+        cycle = []
+        cycle.append(cycle)  # a garbage cycle created after the freeze ...
+        del cycle
+        keeper.tick()  # ... the hourly refresh unfreezes, collects, refreezes
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
