@@ -62,10 +62,16 @@ def test_curator_accepts_one_and_corrects_another(server, store, browser, tmp_pa
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(SCREENSHOTS / "queue.png"))
 
-    # filters: high importance only
+    # filters: high importance only (wait for the old page to go: its #queue is still there at first)
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old_queue = browser.find_element(By.ID, "queue")
     Select(browser.find_element(By.ID, "f-importance")).select_by_value("high")
     browser.find_element(By.CSS_SELECTOR, "#filters button[type=submit]").click()
+    WebDriverWait(browser, 10).until(ec.staleness_of(old_queue))
     wait_for(browser, "#queue")
+    assert "importance=high" in browser.current_url
     assert [r.get_attribute("data-href").rsplit("/", 1)[1] for r in browser.find_elements(By.CSS_SELECTOR, "tr.row")] == ["omsk-2"]
 
     # the post view: evidence highlighted in the escaped text
