@@ -73,6 +73,10 @@ class RequestMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
+        if scope["path"].startswith("/v1/") and _form_or_missing(headers.get(b"content-type")):
+            # the API speaks JSON only; `curl -d '{...}'` labels its JSON as a form: read it as JSON
+            scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"content-type"]
+                     + [(b"content-type", b"application/json")]}
         rid = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex[:16]
         token = request_id.set(rid)
         started = time.perf_counter()
@@ -130,6 +134,12 @@ class RequestMiddleware:
 
 class _BodyTooLarge(Exception):
     pass
+
+
+def _form_or_missing(content_type: bytes | None) -> bool:
+    if content_type is None:
+        return True
+    return content_type.split(b";")[0].strip().lower() == b"application/x-www-form-urlencoded"
 
 
 class GcKeeper:

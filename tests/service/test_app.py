@@ -47,6 +47,16 @@ def test_classify_hot_water_goes_to_housing(client):
     assert r.headers["x-request-id"]
 
 
+def test_curl_dash_d_without_a_json_content_type_is_read_as_json(client):
+    # the README's and issue's `curl -s localhost:8000/v1/classify -d '{...}'` sends a form content type
+    body = json.dumps({"id": "curl-1", "text": HOT_WATER}, ensure_ascii=False).encode()
+    r = client.post("/v1/classify", content=body, headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 200, r.text
+    assert r.json()["topic"]["group"] == "ЖКХ"
+    r = client.post("/v1/classify", content=b"id=1&text=x", headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_input"  # a real form is not JSON
+
+
 def test_a_second_request_sees_the_first_as_a_repeat(client):
     # the service records history after answering (deferred writes): the next request must see it
     first = {"id": "rep-1", "author_id": "vk-777", "region": "omsk", "created_at": "2026-11-20T09:00:00+06:00",
