@@ -84,6 +84,12 @@ class GeoIn(BaseModel):
     lon: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False), BeforeValidator(_json_number)]
 
 
+# characters a text may not consist of only (see PostIn.text)
+BLANK = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+         "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff")
+_NOT_BLANK = r"[^\s\u001c-\u001f\u0085\ufeff]"
+
+
 class PostIn(BaseModel):
     """A post as CONTRACT.md defines it. Unknown fields are ignored."""
 
@@ -103,10 +109,13 @@ class PostIn(BaseModel):
     )
 
     id: Annotated[StrictStr, Field(min_length=1, max_length=256)]
-    # at least one non-space character; at most 20000 characters after trimming (checked below)
-    # (the pattern is documented for callers; the validator below gives the clearer message)
+    # at least one non-blank character; at most 20000 characters after trimming (checked below)
+    # (the pattern is documented for callers; the validator below gives the clearer message).
+    # "Blank" is the same set in the pattern and the validator: Python's whitespace (str.strip also
+    # strips \x1c-\x1f and NEL \x85, which JSON Schema's ECMA \s does not) plus the BOM (which
+    # ECMA \s has and Python's does not) — a fuzzer found "\u0085" valid by one, empty by the other.
     text: Annotated[StrictStr, Field(min_length=1, description="the post as published; 1..20000 characters "
-                                     "after trimming", json_schema_extra={"pattern": r"\S"})]
+                                     "after trimming", json_schema_extra={"pattern": _NOT_BLANK})]
     author_id: Annotated[StrictStr, Field(max_length=256)] | None = None
     created_at: AwareDatetime | None = None
     detected_at: AwareDatetime | None = None
@@ -121,7 +130,7 @@ class PostIn(BaseModel):
     @field_validator("text")
     @classmethod
     def _text_length(cls, value: str) -> str:
-        trimmed = value.strip()
+        trimmed = value.strip(BLANK)
         if not trimmed:
             raise ValueError("expected 1..20000 characters after trimming, got an empty text")
         if len(trimmed) > MAX_TEXT_CHARS:
