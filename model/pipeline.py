@@ -149,17 +149,18 @@ class Pipeline:
                 component.defer_writes = on
 
     def flush(self) -> None:
-        for component in self.components:
-            flush = getattr(component, "flush", None)
-            if flush is not None:
-                flush()
+        """Make the deferred writes."""
+        self._call_each("flush")
 
     def drop_pending(self) -> None:
         """Forget the deferred writes of a run that failed."""
+        self._call_each("drop_pending")
+
+    def _call_each(self, method: str) -> None:
         for component in self.components:
-            drop = getattr(component, "drop_pending", None)
-            if drop is not None:
-                drop()
+            call = getattr(component, method, None)
+            if call is not None:
+                call()
 
     def run(self, docs: list[Doc]) -> list[Doc]:
         for component in self.components:

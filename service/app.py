@@ -159,13 +159,17 @@ class GcKeeper:
         self.clock = clock
         self._frozen_at = self._refreshed_at = clock()
 
+    def refresh(self) -> None:
+        """Unfreeze, collect everything once, freeze the survivors (at start and hourly)."""
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+        self._refreshed_at = self._frozen_at = self.clock()
+
     def tick(self) -> None:
         now = self.clock()
         if now - self._refreshed_at >= self.refresh_every:
-            gc.unfreeze()
-            gc.collect()
-            gc.freeze()
-            self._refreshed_at = self._frozen_at = now
+            self.refresh()
         elif now - self._frozen_at >= self.freeze_every:
             gc.freeze()
             self._frozen_at = now
@@ -187,8 +191,8 @@ def create_app(
         pipeline.timer = metrics.step_timer
         # the loaded model is ~200k long-lived objects: a full collection walked them all in ~0.1 s,
         # which was the service's p99; frozen, the collector skips them
-        gc.collect()
-        gc.freeze()
+        gc_keeper = GcKeeper()
+        gc_keeper.refresh()
         app.state.pipeline = pipeline
         from .batcher import Batcher
         from .routes.classify import ReviewFeed, tag
@@ -204,8 +208,6 @@ def create_app(
                 pipeline.flush()
             finally:
                 feed.add(posts, results)  # answered posts reach the curators even if history failed
-
-        gc_keeper = GcKeeper()
 
         def idle():
             try:

@@ -1,7 +1,7 @@
 """Dynamic batching of tagging requests: one thread runs the pipeline over whatever has queued up.
 
 A single post pays the pipeline's per-call costs (sparse products, history queries, a database
-commit) alone: ~5 ms, against ~1.2 ms a post in a batch. Requests put their docs on a queue; the
+commit) alone: ~5 ms, against ~1.2 ms a post in a batch. Requests put their posts on a queue; the
 tagging thread takes everything waiting (up to `max_batch`) and tags it in one call. With no
 backlog a request is tagged at once, alone (no waiting window, so no added latency); under load
 the batches grow by themselves and the worker keeps up instead of queueing up.
@@ -133,10 +133,10 @@ class Batcher(Generic[In, Out]):
             results = self.run(items)
             if len(results) != len(items):
                 raise RuntimeError(f"expected {len(items)} results from the tagging run, got {len(results)}")
-        except Exception:  # noqa: BLE001 - isolate the failing post, below
+        except Exception as exc:  # noqa: BLE001 - isolate the failing post, below
             if len(batch) == 1:
                 log.exception("tagging failed")
-                batch[0][1].set_exception(_current_exception())
+                batch[0][1].set_exception(exc)
                 return
             log.warning("a batch of %d failed; tagging its posts one by one", len(batch))
             for pair in batch:
@@ -151,10 +151,3 @@ class Batcher(Generic[In, Out]):
                 self.after(items, results)
             except Exception:  # noqa: BLE001 - the answers are out; log and go on
                 log.exception("after-batch work failed for %d items", len(items))
-
-
-def _current_exception() -> BaseException:
-    import sys
-
-    exc = sys.exc_info()[1]
-    return exc if exc is not None else RuntimeError("tagging failed")
