@@ -16,6 +16,7 @@ import re._constants as _C  # the regex parser is private but stable across 3.11
 import re._parser as _P
 
 _WORD = re.compile(r"[^\W\d_]+")
+_WORD_SPLIT = re.compile(r"([^\W\d_]+)")
 _FIRST_WORD = re.compile(r"[^\W\d_]+")
 _SECOND_WORD = re.compile(r" ([^\W\d_]+)")
 _MAX_PREFIXES = 400
@@ -34,24 +35,78 @@ def word_keys(lower: str) -> dict[str, list[int]]:
 
 
 def _word_keys(lower: str) -> dict[str, list[int]]:
+    # re.split with a capturing group gives [gap, word, gap, word, ..., gap]: the same words as
+    # `_WORD.finditer`, with their positions summed from the lengths (a Match object per word
+    # cost more than everything else here)
+    parts = _WORD_SPLIT.split(lower)
     keys: dict[str, list[int]] = {}
-    short, short_end = "", -2  # the last word of one or two letters
-    for m in _WORD.finditer(lower):
-        word, pos = m.group(), m.start()
+    pos = len(parts[0])
+    short = ""  # the last word of one or two letters, when it ended right before this gap
+    for word, gap in zip(parts[1::2], parts[2::2]):
         key = word[:3]
-        if short and pos == short_end + 1:
-            keys.setdefault(f"{short} {key}", []).append(short_end - len(short))
-        if key in keys:
-            keys[key].append(pos)
-        else:
+        if short:
+            keys.setdefault(f"{short} {key}", []).append(pos - 1 - len(short))
+        positions = keys.get(key)
+        if positions is None:
             keys[key] = [pos]
-        short, short_end = (word, m.end()) if len(word) < 3 else ("", -2)
+        else:
+            positions.append(pos)
+        n = len(word)
+        # a short word is paired with the next one only across a gap of exactly one character
+        short = word if n < 3 and len(gap) == 1 else ""
+        pos += n + len(gap)
     return keys
+
+
+def indexed_positions(lower: str) -> dict[str, tuple[int, ...]]:
+    """`word_keys(lower)` restricted to the keys some CueSet indexes, positions as tuples: what
+    `CueSet.hits` reads. Most keys of a text are in no index, and a cache of tuples holds few
+    objects for the garbage collector to walk (cached like `word_keys`)."""
+    if len(lower) <= _CACHE_MAX_CHARS:
+        return _cached_indexed_positions(lower)
+    return _indexed_positions(lower)
+
+
+def _indexed_positions(lower: str) -> dict[str, tuple[int, ...]]:
+    # `_word_keys` keeping only the keys in _INDEXED
+    wanted = _INDEXED
+    parts = _WORD_SPLIT.split(lower)
+    keys: dict[str, tuple[int, ...]] = {}
+    pos = len(parts[0])
+    short = ""
+    for word, gap in zip(parts[1::2], parts[2::2]):
+        key = word[:3]
+        if short:
+            pair = f"{short} {key}"
+            if pair in wanted:
+                keys[pair] = keys.get(pair, ()) + (pos - 1 - len(short),)
+        if key in wanted:
+            keys[key] = keys.get(key, ()) + (pos,)
+        n = len(word)
+        short = word if n < 3 and len(gap) == 1 else ""
+        pos += n + len(gap)
+    return keys
+
+
+_INDEXED: set[str] = set()  # every key some CueSet indexes
+
+
+def _register_keys(keys) -> None:
+    new = set(keys) - _INDEXED
+    if new:
+        _INDEXED.update(new)
+        _cached_indexed_positions.cache_clear()  # its entries lack the new keys
+
+
+def _clear_caches() -> None:
+    _cached_word_keys.cache_clear()
+    _cached_indexed_positions.cache_clear()
 
 
 _CACHE_MAX_CHARS = 4000
 _cached_word_keys = lru_cache(maxsize=1024)(_word_keys)
-word_keys.cache_clear = _cached_word_keys.cache_clear  # type: ignore[attr-defined]
+_cached_indexed_positions = lru_cache(maxsize=1024)(_indexed_positions)
+word_keys.cache_clear = _clear_caches  # type: ignore[attr-defined]
 
 
 class Cue:
@@ -87,40 +142,55 @@ class CueSet:
     def __init__(self, cues: list[Cue]):
         self.cues = list(cues)
         self._index: dict[str, list[tuple[int, re.Pattern]]] = {}
-        # alternatives that must scan, each with the characters one of which every match holds
-        self._scans: list[tuple[int, re.Pattern, frozenset[str] | None]] = []
+        # alternatives that must scan, each with what every match holds: for each of a few sets of
+        # strings, one of the set (a scan is skipped when a set has none in the text)
+        self._scans: list[tuple[int, re.Pattern, tuple[tuple[str, ...], ...]]] = []
         for ci, cue in enumerate(self.cues):
             for pattern in cue.patterns:
                 for alt in split_alternatives(pattern):
                     keys = _keys(alt)
                     if keys is None:
-                        self._scans.append((ci, re.compile(alt), required_chars(alt)))
+                        self._scans.append((ci, re.compile(alt), _prechecks(alt)))
                         continue
                     compiled = re.compile(alt)
                     for key in keys:
                         self._index.setdefault(key, []).append((ci, compiled))
+        _register_keys(self._index)
 
     def matches(self, lower: str) -> list[list[re.Match]]:
         """The matches of every cue (one list per cue, in `cues` order)."""
-        found: list[list[re.Match]] = [[] for _ in self.cues]
+        found = self.hits(lower)
+        return [found.get(ci) or [] for ci in range(len(self.cues))]
+
+    def hits(self, lower: str) -> dict[int, list[re.Match]]:
+        """The matches of the cues that have any: cue index → its matches (as in `matches`);
+        iterate in `sorted` order for the `cues` order."""
+        found: dict[int, list[re.Match]] = {}
         seen: set[tuple[int, int, int]] = set()
-        keys = word_keys(lower)
-        for key in keys.keys() & self._index.keys():
-            positions = keys[key]
-            for ci, compiled in self._index[key]:
+        index = self._index
+        for key, positions in indexed_positions(lower).items():
+            entries = index.get(key)  # None: a key of another CueSet
+            if entries is None:
+                continue
+            for ci, compiled in entries:
                 for pos in positions:
                     m = compiled.match(lower, pos)
-                    if m is not None and m.end() > m.start() and (ci, m.start(), m.end()) not in seen:
-                        seen.add((ci, m.start(), m.end()))
-                        found[ci].append(m)
-        for ci, compiled, need in self._scans:
-            if need is not None and not any(c in lower for c in need):
-                continue
-            for m in compiled.finditer(lower):
-                if m.end() > m.start() and (ci, m.start(), m.end()) not in seen:
-                    seen.add((ci, m.start(), m.end()))
-                    found[ci].append(m)
-        return [_no_overlaps(ms) if len(ms) > 1 else ms for ms in found]
+                    if m is not None:
+                        _keep(found, seen, ci, m)
+        for ci, compiled, needs in self._scans:
+            for need in needs:  # (plain loops: generator expressions cost more than the looks)
+                for x in need:
+                    if x in lower:
+                        break
+                else:
+                    break  # none of this set: no match possible
+            else:
+                for m in compiled.finditer(lower):
+                    _keep(found, seen, ci, m)
+        for ci, ms in found.items():
+            if len(ms) > 1:
+                found[ci] = _no_overlaps(ms)
+        return found
 
 
 def _commonness(chars: frozenset[str]) -> int:
@@ -193,6 +263,99 @@ def required_chars(pattern: str) -> frozenset[str] | None:
         if chars and (best is None or _commonness(chars) < _commonness(best)):
             best = chars
     return best
+
+
+def required_literals(pattern: str) -> list[frozenset[str]]:
+    """Sets of literal strings, every match holding one string of EACH set, read from the regex's
+    top level: runs of literal characters ("ук" in \\bук\\b), groups and alternations with literal
+    prefixes ("тыс"/"млн" in (?:тыс|млн)), mandatory repeats and small character classes.
+    Empty when nothing is known (or when case-insensitive flags make literals unreliable)."""
+    try:
+        tree = _P.parse(pattern)
+    except re.error:
+        return []
+    if tree.state.flags & (re.IGNORECASE | re.LOCALE):
+        return []
+    needs: list[frozenset[str]] = []
+    run = ""
+    for op, av in tree:
+        if op is _C.LITERAL:
+            run += chr(av)
+            continue
+        if run:
+            needs.append(frozenset([run]))
+            run = ""
+        if op in (_C.AT, _C.ASSERT, _C.ASSERT_NOT):
+            continue  # zero width: nothing of the match
+        found: frozenset[str] | None = None
+        if op is _C.SUBPATTERN and not av[1] and not av[2] and not _scoped_flags(av[3]):
+            found = _prefix_set(list(av[3]))
+        elif op is _C.BRANCH and not _scoped_flags([(op, av)]):
+            found = _prefix_set([(op, av)])
+        elif op in (_C.MAX_REPEAT, _C.MIN_REPEAT) and av[0] >= 1 and not _scoped_flags(list(av[2])):
+            found = _prefix_set(list(av[2])) or _first_chars(list(av[2]))
+        elif op is _C.IN:
+            found = _item_chars(op, av)
+        if found:
+            needs.append(found)
+    if run:
+        needs.append(frozenset([run]))
+    return needs
+
+
+def _scoped_flags(items) -> bool:
+    """Does a parsed sequence set flags inside ((?i:...))? Then its literals prove nothing."""
+    for op, av in items:
+        if op is _C.SUBPATTERN:
+            if av[1] or av[2] or _scoped_flags(list(av[3])):
+                return True
+        elif op is _C.BRANCH:
+            if any(_scoped_flags(list(b)) for b in av[1]):
+                return True
+        elif op in (_C.MAX_REPEAT, _C.MIN_REPEAT, _C.POSSESSIVE_REPEAT):
+            if _scoped_flags(list(av[2])):
+                return True
+        elif op in (_C.ASSERT, _C.ASSERT_NOT):
+            if _scoped_flags(list(av[1])):
+                return True
+        elif op is _C.ATOMIC_GROUP:
+            if _scoped_flags(list(av)):
+                return True
+    return False
+
+
+def _prefix_set(items) -> frozenset[str] | None:
+    """The literal prefixes one of which starts every match of a parsed sequence (None if unknown)."""
+    found = _sequence(items, [""])
+    if found is None or not found[0] or not all(found[0]):
+        return None
+    return frozenset(found[0])
+
+
+def _prechecks(pattern: str, keep: int = 2) -> tuple[tuple[str, ...], ...]:
+    """What a scan needs in a text before it runs: the `keep` rarest of `required_literals` and
+    `required_chars` (a text must hold one string of each)."""
+    chars = required_chars(pattern)
+    try:
+        tree = _P.parse(pattern)
+    except re.error:
+        tree = None
+    if tree is None or tree.state.flags & (re.IGNORECASE | re.LOCALE) or _scoped_flags(list(tree)):
+        return (tuple(sorted(chars)),) if chars else ()
+    needs = set(required_literals(pattern))
+    if chars:
+        needs.add(chars)
+    best: list[frozenset[str]] = []
+    for need in sorted(needs, key=lambda n: (_rareness(n), sorted(n))):
+        # a set implied by one already kept ("%" by "% ") would only cost a look
+        if len(best) < keep and not any(all(any(x in y for x in need) for y in kept) for kept in best):
+            best.append(need)
+    return tuple(tuple(sorted(n)) for n in best)
+
+
+def _rareness(strings: frozenset[str]) -> float:
+    """How often a text holds one of these strings, roughly (lower: rarer); see `_commonness`."""
+    return sum(min(_commonness(frozenset(c)) for c in s) / len(s) for s in strings)
 
 
 def _keys(alternative: str) -> set[str] | None:
@@ -304,3 +467,14 @@ def _sequence(items, prefixes: list[str]):
         else:
             return prefixes, False
     return prefixes, True
+
+
+def _keep(found: dict, seen: set, ci: int, m: re.Match) -> None:
+    """Record a non-empty match of cue `ci` once per span."""
+    start, end = m.span()
+    if end > start and (ci, start, end) not in seen:
+        seen.add((ci, start, end))
+        if ci in found:
+            found[ci].append(m)
+        else:
+            found[ci] = [m]

@@ -367,7 +367,9 @@ class Fingerprinter:
 
     def _shingle_hashes(self, lemmas: list[str]) -> list[int]:
         hashes = [_term_hash(x) for x in lemmas]
-        hashes += [_term_hash(a + " " + b) for a, b in zip(lemmas, lemmas[1:])]
+        # only the pair's first STEM characters count (see stem): cut before the cache, whose keys
+        # then stay few instead of one per word pair ever seen
+        hashes += [_term_hash((a + " " + b)[:STEM]) for a, b in zip(lemmas, lemmas[1:])]
         return hashes
 
     def signatures(self, shingles: list[list[int]]) -> np.ndarray:

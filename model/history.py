@@ -141,7 +141,9 @@ class MemoryHistoryStore:
         self._by_day: dict[date, list[str]] = defaultdict(list)
         self._incident_sizes: dict[str, int] = defaultdict(int)
         # the recent window: LSH buckets and places of posts newer than newest - lsh_days
-        self._buckets: dict[int, list[str]] = defaultdict(list)
+        # bucket → post id, or a list of them once a second post shares it (most buckets hold one
+        # post: a plain string there saves a list per bucket, 16 buckets a post)
+        self._buckets: dict[int, str | list[str]] = {}
         self._by_place: dict[tuple, list[str]] = defaultdict(list)
         self._recent: dict[str, tuple[tuple[int, ...], tuple | None]] = {}  # id → (buckets, place key)
         self._recent_heap: list[tuple[datetime, str]] = []  # (created_at, id): what to evict first
@@ -188,8 +190,15 @@ class MemoryHistoryStore:
                 place = (e.region, e.group, e.location_key) if e.location_key is not None else None
                 self._recent[e.post_id] = (row, place)
                 heapq.heappush(self._recent_heap, (e.created_at, e.post_id))
+                buckets = self._buckets
                 for b in row:
-                    self._buckets[b].append(e.post_id)
+                    held = buckets.get(b)
+                    if held is None:
+                        buckets[b] = e.post_id
+                    elif held.__class__ is str:
+                        buckets[b] = [held, e.post_id]
+                    else:
+                        held.append(e.post_id)
                 if place is not None:
                     self._by_place[place].append(e.post_id)
         self._evict(window_start)
@@ -204,8 +213,18 @@ class MemoryHistoryStore:
 
     def _unindex_recent(self, post_id: str) -> None:
         row, place = self._recent.pop(post_id, ((), None))
+        buckets = self._buckets
         for b in row:
-            _discard(self._buckets, b, post_id)
+            held = buckets.get(b)
+            if held is None:
+                continue
+            if held.__class__ is str:
+                if held == post_id:
+                    del buckets[b]
+            else:
+                _discard(buckets, b, post_id)
+                if len(held) == 1:
+                    buckets[b] = held[0]
         if place is not None:
             _discard(self._by_place, place, post_id)
 
@@ -271,7 +290,8 @@ class MemoryHistoryStore:
             for b in row:
                 # the newest few of a crowded bucket (a text posted again and again) are enough:
                 # they carry the incident the older copies are in
-                for pid in self._buckets.get(b, ())[-BUCKET_CAP:]:
+                held = self._buckets.get(b, ())
+                for pid in ((held,) if held.__class__ is str else held[-BUCKET_CAP:]):
                     if pid not in seen:
                         e = self._entries[pid]
                         if e.created_at >= since:

@@ -256,7 +256,7 @@ class _CharNgramScorer:
                 grams.extend(w[i:i + n] for i in range(len(w) - n + 1))
             vocab = self.vocabulary
             ids = np.array([vocab[g] for g in grams if g in vocab], dtype=np.int64)
-            if len(self._word_ids) < 300_000:
+            if len(self._word_ids) < 100_000:
                 self._word_ids[word] = ids
         return ids
 

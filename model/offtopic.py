@@ -92,8 +92,9 @@ class OffTopicDetector:
 
     def __init__(self, lexicon: OffTopicLexicon):
         self.lexicon = lexicon
-        self._off = CueSet(lexicon.off_cues)
-        self._civic = CueSet(lexicon.civic_cues)
+        # one index for both lists (one pass over the text); cue index < _n_off: an off-topic cue
+        self._cues = CueSet(lexicon.off_cues + lexicon.civic_cues)
+        self._n_off = len(lexicon.off_cues)
 
     @classmethod
     def from_data(cls, data_dir: Path | str = DATA_DIR) -> "OffTopicDetector":
@@ -108,13 +109,14 @@ class OffTopicDetector:
         lower = text.lower
         parts: dict[str, float] = {}
         evidence: list[tuple[int, int]] = []
-        for cue, found in zip(self._off.cues, self._off.matches(lower)):
-            if found:
+        hits = self._cues.hits(lower)
+        civic = 0
+        for ci in sorted(hits):  # off-topic cues first, then civic ones, each in lexicon order
+            cue, found = self._cues.cues[ci], hits[ci]
+            if ci < self._n_off:
                 parts[cue.id] = cue.added(len(found))
                 evidence.extend((m.start(), m.end()) for m in found)
-        civic = 0
-        for cue, found in zip(self._civic.cues, self._civic.matches(lower)):
-            if found:
+            else:
                 civic += len(found)
                 parts[cue.id] = -cue.added(len(found))
         words = len(_WORD.findall(lower))

@@ -46,27 +46,33 @@ _SKELETON_MAP = {**_LATIN, **{m: "*" for m in _MASKS}}
 _LOOKALIKE_RE = re.compile("[" + re.escape("".join(_SKELETON_MAP)) + "]+")
 # digits count as letters only next to a letter (6лядь, e6ать, пи3дец, бл9), never alone (6, 30)
 _DIGITS = {"0": "о", "3": "з", "4": "ч", "6": "б", "9": "я"}
-_DIGIT_RE = re.compile(r"(?<=[а-яa-z])[03469]|[03469](?=[а-яa-z])")
+# (the regexes below start with the characters they need and check the context after, so that
+# `re` can skip ahead to those characters: a lookbehind first is tried at every position)
+_DIGIT_RE = re.compile(r"[03469](?:(?<=[а-яa-z][03469])|(?=[а-яa-z]))")
 _URL_RE = re.compile(
     r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.]+|\b[\w-]+\.(?:ru|com|рф|su|org|net|info|me|ly|io|cc|to|link|pro)\b\S*",
     re.I,
 )
 _URL_HINT = re.compile(r"http|www\.|@|\.(?:ru|com|рф|su|org|net|info|me|ly|io|cc|to|link|pro)\b")
 _CYR = re.compile(r"[а-яё]")
-_LATIN_WORD = re.compile(r"(?<![a-z0-9])[a-z][a-z0-9']+")
+_LATIN_WORD = re.compile(r"[a-z](?<![a-z0-9][a-z])[a-z0-9']+")  # a word not glued to letters/digits before
 # quotes, brackets and doubled commas mask letters only inside a word (х"й, пид)р, х,,й)
-_INNER_MASK_RE = re.compile(r"(?<=[а-я])(?:[\"')(]|,{2,})(?=[а-я])")
+_INNER_MASK_RE = re.compile(r"[\"')(,](?<=[а-я][\"')(,])(?:(?<=[\"')(])|(?<=,),+)(?=[а-я])")
 _ABBR_BLOCKERS = {"о", "об", "в", "во", "на", "при", "у", "их"}  # «о нах маршрутках» is a typo, not нах
 _LETTERS = "абвгдежзийклмнопрстуфхцчшщъыьэюя"
 _WORD_CHARS = _LETTERS + "*"
 _SPACED_RE = re.compile(r"(?<![а-я*.])[а-я](?:[ \-][а-я](?![а-я*])){2,}")
-_MASK_HINT = re.compile(r"\*|(?<=[а-я])[.\-]+(?=[а-я])")
+# what every _SPACED_RE match holds (its 2nd and 3rd letters), found by a scan for the separators
+_SPACED_HINT = re.compile(r"[ \-][а-я][ \-][а-я](?![а-я*])")
+_MASK_HINT = re.compile(r"[*.\-](?:(?<=\*)|(?<=[а-я][.\-])[.\-]*(?=[а-я]))")  # a mask, or dots/hyphens inside a word
 _RUN_CHARS = "абвгдежзийклмнопрстуфхцчшщъыьэюя*.-"
 _REPEATS = re.compile(r"(.)\1+")
 # letters a mask usually hides in мат (х*й, пи*дите, бл*ть, е*ать)
 _LETTERS_1 = tuple("абвгдежзийклмнопрстуфхцчшщъыьэюя")
 _FILLERS = _LETTERS_1 + ("уй", "зд", "ля", "ба", "еб", "из", "ую", "уе", "ид", "ди")
 _FILLERS_SHORT = ("у", "и", "е", "я", "а", "о", "б", "з", "д", "л", "х", "уй", "зд", "ля", "ба")
+_MASKED_CACHE = 50_000  # masked runs whose verdict a detector remembers
+_UNSEEN = object()
 
 
 def _lookalike(m: re.Match) -> str:
@@ -202,13 +208,15 @@ class ProfanityDetector:
             self._abbr = _compile(f"(?:{abbr})(?![а-я*])", "abbreviations")
             for a in lexicon.abbreviations:
                 self._keys.setdefault(a, []).append("abbr")
-        # a lookahead so that keys may overlap (нах and ху in нахуй)
-        self._key_re = re.compile("(?=(" + "|".join(re.escape(k) for k in sorted(self._keys, key=len, reverse=True)) + "))")
+        # searched again from the next character after each hit, so that keys may overlap (нах and ху
+        # in нахуй): the same hits as a lookahead `(?=(...))`, which `re` would try at every position
+        self._key_re = re.compile("(" + "|".join(re.escape(k) for k in sorted(self._keys, key=len, reverse=True)) + ")")
         # the whole lexicon as one regex: used on short joined strings (х у й → хуй)
         self._main = _compile("|".join(alternatives), "roots")
         self._latin = _compile("(?:" + "|".join(f"(?:{p})" for p in lexicon.latin) + ")", "latin") if lexicon.latin else None
         # forms are compared with repeated letters folded, like the masked words
         self._forms_text = "\n".join(sorted({_REPEATS.sub(r"\1", f) for f in lexicon.forms}))
+        self._masked_seen: dict[str, tuple[int, int, float] | None] = {}  # run → `_masked_hit(run)`
 
     @classmethod
     def from_data(cls, data_dir: Path | str = DATA_DIR) -> "ProfanityDetector":
@@ -222,9 +230,9 @@ class ProfanityDetector:
         if ("." in lower or "@" in lower) and _URL_HINT.search(lower):
             lower = _URL_RE.sub(lambda m: " " * len(m.group()), lower)
         skel = _LOOKALIKE_RE.sub(_lookalike, lower) if _LOOKALIKE_RE.search(lower) else lower
-        if any(c in skel for c in "\"')(,"):
+        if _INNER_MASK_RE.search(skel):
             skel = _INNER_MASK_RE.sub(lambda m: "*" * len(m.group()), skel)
-        if any(d in skel for d in "03469"):
+        if _DIGIT_RE.search(skel):
             skel = _DIGIT_RE.sub(lambda m: _DIGITS[m.group()], skel)
         return skel
 
@@ -269,7 +277,7 @@ class ProfanityDetector:
                     we += 1
                 last = we
                 self._masked(skel[ws:we], ws, found)
-        if " " in skel or "-" in skel:
+        if (" " in skel or "-" in skel) and _SPACED_HINT.search(skel):
             for m in _SPACED_RE.finditer(skel):
                 joined = re.sub(r"[ \-]", "", m.group())
                 if self._joined_hits(joined):
@@ -282,12 +290,16 @@ class ProfanityDetector:
         """(start, end, root id) of root matches, tried only on words that hold a key."""
         tried: set[tuple[int, str]] = set()
         n = len(skel)
-        for km in self._key_re.finditer(skel):
+        search = self._key_re.search
+        km = search(skel)
+        while km is not None:
             i = km.start()
+            key = km.group(1)
+            km = search(skel, i + 1)
             ws = i
             while ws > 0 and skel[ws - 1] in _LETTERS:
                 ws -= 1
-            for rid in self._keys[km.group(1)]:
+            for rid in self._keys[key]:
                 if (ws, rid) in tried:
                     continue
                 tried.add((ws, rid))
@@ -318,34 +330,45 @@ class ProfanityDetector:
             _add(found, start, end, self.lexicon.score)
 
     def _masked(self, run: str, offset: int, found: dict[tuple[int, int], float]) -> None:
+        # the verdict depends on the run alone, and runs repeat (г.курск, ул.ленина, т.е.)
+        hit = self._masked_seen.get(run, _UNSEEN)
+        if hit is _UNSEEN:
+            if len(self._masked_seen) >= _MASKED_CACHE:
+                self._masked_seen.clear()
+            hit = self._masked_seen[run] = self._masked_hit(run)
+        if hit is not None:
+            start, end, score = hit
+            _add(found, offset + start, offset + end, score)
+
+    def _masked_hit(self, run: str) -> tuple[int, int, float] | None:
+        """(start, end, score) within the run of a masked obscene word, or None."""
         # drop sentence dots around the word (конец.), keep masks (бл*)
         lead = len(run) - len(run.lstrip(".-"))
         run_s = run.strip(".-")
         if not run_s or not any(c not in "*.-" for c in run_s):
-            return
-        start, end = offset + lead, offset + lead + len(run_s)
+            return None
+        start, end = lead, lead + len(run_s)
         chunks = [c for c in re.split(r"[*.\-]+", run_s) if c]
         if len(chunks) >= 3 and all(len(c) == 1 for c in chunks):
             if self._joined_hits("".join(chunks)):
-                _add(found, start, end, self.lexicon.score)
-                return
+                return start, end, self.lexicon.score
         letters = sum(len(c) for c in chunks)
         if "*" in run_s:
             if letters < 2 and run_s[0] == "*":
-                return  # «"О правилах»: a quote or a bullet before a short word
+                return None  # «"О правилах»: a quote or a bullet before a short word
         elif ".." in run_s or "--" in run_s:
             if letters < 3:
-                return
+                return None
         elif letters < 4:
-            return  # initials and short abbreviations (Е.Л., т.е., А-Я)
+            return None  # initials and short abbreviations (Е.Л., т.е., А-Я)
         # г.Омск, т.е. never fit an obscene form; п.здец, бл.ть do
         if all(_REPEATS.sub(r"\1", c) in self._forms_text for c in chunks) and self._fits_form(run_s):
-            _add(found, start, end, self.lexicon.masked_score)
-            return
+            return start, end, self.lexicon.masked_score
         # a form the list lacks (пи*дите): fill the masks with letters and ask the roots
         inner = run_s.strip("*")
         if "*" in inner and inner.count("*") <= 4 and run_s == inner and self._filled_hits(run_s):
-            _add(found, start, end, self.lexicon.masked_score)
+            return start, end, self.lexicon.masked_score
+        return None
 
     def _filled_hits(self, run: str) -> bool:
         pieces = re.findall(r"\*+|[^*]+", run.replace(".", "").replace("-", ""))

@@ -39,7 +39,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .doc import Doc
-from .linear import LinearScorer, TextFeaturizer, softmax
+from .linear import FEW, LinearScorer, TextFeaturizer, rows_dot, softmax
 from .profiles import DEFAULT_PROFILES_DIR, Profile, Profiles
 from .records import Executor, Route
 from .topic import model_text
@@ -197,6 +197,22 @@ class ExecutorModel(BaseEstimator):
                            (rows, [index[canon[i]] for i in rows])), shape=(len(canon), len(self.districts_)))
         return sp.hstack([X, D], format="csr", dtype=np.float32)
 
+    def _feature_rows(self, texts, canon) -> list[tuple[np.ndarray, np.ndarray]]:
+        """`_features` as `TextFeaturizer.rows` (for a few posts; the same numbers)."""
+        rows = self.featurizer_.rows(texts)
+        weight = getattr(self, "district_weight", 0.0)
+        if not weight:
+            return rows
+        index = {d: i for i, d in enumerate(self.districts_)}
+        n = self.featurizer_.n_features
+        out = []
+        for (cols, vals), d in zip(rows, canon):
+            if d in index:
+                cols = np.append(cols, n + index[d])
+                vals = np.append(vals, np.float32(weight))
+            out.append((cols, vals))
+        return out
+
     def _index_districts(self) -> None:
         self.district_by_key_ = {district_key(d): d for d in self.districts_}
 
@@ -221,10 +237,13 @@ class ExecutorModel(BaseEstimator):
         buildings: per post True (the address has a house number) / False (an address without one) /
         None (no address: the reason model is left alone)."""
         check_is_fitted(self, "table_")
-        X = self._features(texts, districts)
         if getattr(self, "_stacked_t", None) is None:  # one sparse product for both classifiers
             self._stacked_t = sp.vstack([self.reason_model_.coef_, self.template_model_.coef_], format="csr").T.tocsr()
-        D = (X @ self._stacked_t).toarray()
+        texts = list(texts)
+        if len(texts) <= FEW:
+            D = rows_dot(self._feature_rows(texts, districts), self._stacked_t)
+        else:
+            D = (self._features(texts, districts) @ self._stacked_t).toarray()
         n_reasons = len(self.reason_model_.classes_)
         p_reason = softmax((D[:, :n_reasons] + self.reason_model_.intercept_) / self.reason_model_.temperature_)
         p_reason = self._weigh_buildings(p_reason, buildings)

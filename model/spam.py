@@ -119,9 +119,9 @@ class SpamDetector:
                 for m in mixed:
                     chars[m.start() : m.end()] = m.group().translate(_HOMOGLYPHS)
                 lower = "".join(chars)
-        for cue, matches in zip(self._cues.cues, self._cues.matches(lower)):
-            if not matches:
-                continue
+        found = self._cues.hits(lower)
+        for ci in sorted(found):  # in cue order: the weights are summed in that order
+            cue, matches = self._cues.cues[ci], found[ci]
             cues[cue.id] = cue.added(len(matches))  # a cue without `max` counts once
             if cue.weight > 0:
                 evidence.extend((m.start(), m.end()) for m in matches)

@@ -47,7 +47,10 @@ _LOOKALIKES = str.maketrans({
     "a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", "y": "у", "k": "к", "m": "м",
     "t": "т", "h": "н", "b": "в", "u": "и", "0": "о", "3": "з", "@": "а",
 })
-_LOOKALIKE_NEAR = re.compile(r"[a-z@]|[а-я][03]|[03][а-я]")
+# a Latin letter or @, or 0/3 next to a Cyrillic letter (written to start with the characters it
+# needs, so that `re` skips ahead to them instead of trying three branches at every position)
+_LOOKALIKE_NEAR = re.compile(r"[a-z@03](?:(?<=[a-z@])|(?<=[а-я][03])|(?=[а-я]))")
+_LOOKALIKE_RUN = re.compile("[" + re.escape("".join(chr(c) for c in _LOOKALIKES)) + "]+")
 _WORD = re.compile(r"[а-яa-z0-9@*#]*[а-я][а-яa-z0-9@*#]*")
 _SENTENCE_END = set(".!?…;")
 _DETERMINERS = {"тот", "этот", "каждый", "всякий", "весь"}
@@ -57,11 +60,19 @@ _PATRONYMIC = re.compile(r"(?:ович|евич|ьич|овна|евна|ичн�
 
 # scores by form: how sure a rule is that the text threatens
 _FORM_SCORE = {"threat": 0.9, "call": 0.9, "wish": 0.8, "veiled": 0.7, "conditional": 0.6}
+_LABEL_CACHE = 200_000  # words whose screen labels a StemIndex remembers
+_NO_LABELS: frozenset[str] = frozenset()
 
 
 def skeleton(lower: str) -> str:
     """`Text.lower` with look-alikes mapped (yбью → убью, д0лб → долб); the same length."""
-    return lower.translate(_LOOKALIKES)
+    # the same as lower.translate(_LOOKALIKES): translating only the runs of mapped characters
+    # skips str.translate's slow per-character path over the Cyrillic text
+    return _LOOKALIKE_RUN.sub(_translate_run, lower)
+
+
+def _translate_run(m: re.Match[str]) -> str:
+    return m.group().translate(_LOOKALIKES)
 
 
 def _mapped(lower: str) -> str:
@@ -77,6 +88,18 @@ def iter_words(lower: str) -> Iterable[re.Match[str]]:
 def words(lower: str) -> list[str]:
     """The same words as `iter_words`, as strings (faster when positions are not needed)."""
     return _WORD.findall(_mapped(lower))
+
+
+def mapped_words(lower: str) -> tuple[str, list[str]]:
+    """(the text with look-alikes mapped, `words(lower)`): the mapping done once, for `words` and,
+    through `iter_mapped_words(mapped)`, for `iter_words`."""
+    mapped = _mapped(lower)
+    return mapped, _WORD.findall(mapped)
+
+
+def iter_mapped_words(mapped: str) -> Iterable[re.Match[str]]:
+    """`iter_words(lower)` given the mapped text of `mapped_words(lower)`."""
+    return _WORD.finditer(mapped)
 
 
 class StemIndex:
@@ -103,6 +126,9 @@ class StemIndex:
             for head, stems in grouped.items()
         }
         self.lengths = sorted({len(h) for h in self.by_head}, reverse=True)  # 4, 3, 2
+        self._seen: dict[str, frozenset[str]] = {}  # word → labels, see `cached_labels`
+        self._hits: set[str] = set()  # the words of `_seen` with labels
+        self._label_sets: dict[frozenset[str], frozenset[str]] = {}
 
     def labels(self, word: str) -> set[str]:
         out: set[str] = set(self.forms.get(word, ()))
@@ -114,6 +140,43 @@ class StemIndex:
                     if word.startswith(stem):
                         out |= labels
         return out
+
+    def cached_labels(self, word: str) -> frozenset[str]:
+        """`labels(word)` as a frozenset, remembered: posts repeat their words (to be read only)."""
+        got = self._seen.get(word)
+        if got is None:
+            seen, _ = self._known([word])
+            got = seen[word]
+        return got
+
+    def labelled(self, words: list[str]) -> list[tuple[str, frozenset[str]]]:
+        """(word, `cached_labels(word)`) for the words that have labels, in order: a post's screen
+        with a few set operations instead of a lookup per word (most posts have no such word)."""
+        seen, hits = self._known(words)
+        if hits.isdisjoint(words):
+            return []
+        return [(w, seen[w]) for w in words if w in hits]
+
+    def _known(self, words: Iterable[str]) -> tuple[dict[str, frozenset[str]], set[str]]:
+        """The cache (word → labels, words with labels), holding every one of `words`. A full cache
+        is replaced by a new one, never emptied: a caller holding the old one still finds its words."""
+        seen, hits = self._seen, self._hits
+        new = set(words).difference(seen)
+        if new:
+            if len(seen) + len(new) > _LABEL_CACHE:
+                seen, hits = self._seen, self._hits = {}, set()
+                new = set(words)
+            shared = self._label_sets
+            for w in new:
+                labels = self.labels(w)
+                if not labels:
+                    seen[w] = _NO_LABELS
+                    continue
+                # one frozenset per distinct set of labels: few objects for the garbage collector
+                labels = frozenset(labels)
+                seen[w] = shared.setdefault(labels, labels)
+                hits.add(w)
+        return seen, hits
 
     def any_match(self, words: list[str]) -> bool:
         """Does any of the words match (the same test as `labels`, without building sets)?"""

@@ -13,12 +13,15 @@ adds recall: binary word features of a lower-cased post — each word form, its 
 head probability ≥ `extra_threshold`. Evidence: the sentence with the highest P(threat-like).
 
 Cost: the features of a word are computed once per process (a dict), a batch is one sparse matrix
-product; posts without a Cyrillic word of ≥ 3 letters are not scored at all. Sentences are scored (same batch)
-only to pick the evidence.
+product (up to `_DENSE_ROWS` posts: rows of a dense copy of the weights, summed in the sparse
+product's order, so the probabilities are the same to the bit); posts without a Cyrillic word of
+≥ 3 letters are not scored at all. Sentences are scored (same batch) only to pick the evidence.
 """
 from __future__ import annotations
 
+import math
 import re
+from itertools import chain
 from typing import Iterable
 
 import numpy as np
@@ -30,6 +33,8 @@ _CYR3 = re.compile(r"[а-я]{3}")
 _SENTENCE = re.compile(r"[^.!?…;\n]+[.!?…;]*")
 _STEM = 5
 _CACHE_LIMIT = 400_000
+_DENSE_ROWS = 8  # batches up to this many texts are scored row by row on a dense copy of `coef`
+_NO_BIGRAMS: dict[str, int] = {}
 
 
 def word_features(word: str) -> list[str]:
@@ -65,16 +70,24 @@ class ThreatModel:
         self.intercept = intercept.astype(np.float32)  # (5,)
         self.threshold = float(threshold)
         self.extra_threshold = float(extra_threshold)
-        self._words: dict[str, tuple[tuple[int, ...], str]] = {}
+        self._init_caches()
+
+    def _init_caches(self) -> None:
+        # derived at first use, never pickled (the artifact holds vocabulary, coef and intercept)
+        self._words: dict[str, tuple[tuple[int, ...], str, int]] = {}
+        self._bigrams: dict[str, dict[str, int]] | None = None  # stem a → stem b → column of "ba b"
+        self._dense: np.ndarray | None = None  # coef as a dense (n_features, 5) float32 array
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
+        for derived in ("_words", "_bigrams", "_dense"):
+            state.pop(derived, None)
         state["_words"] = {}
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self._words = {}
+        self._init_caches()
 
     # ------------------------------------------------------------ features
 
@@ -90,53 +103,89 @@ class ThreatModel:
         return sp.csr_matrix((np.asarray(values, np.float32), np.asarray(rows, np.int32), np.asarray(indptr)),
                              shape=(len(indptr) - 1, len(vocabulary)))
 
-    def _word(self, w: str) -> tuple[tuple[int, ...], str]:
+    def _bigram_index(self) -> dict[str, dict[str, int]]:
+        """The vocabulary's stem bigrams ("b" + a + " " + b) as a → b → column: a lookup of two
+        words' stems then needs no new string (stems hold no space, so the split is unique)."""
+        if self._bigrams is None:
+            index: dict[str, dict[str, int]] = {}
+            for feature, j in self.vocabulary.items():
+                if feature.startswith("b") and feature.count(" ") == 1:
+                    a, b = feature[1:].split(" ")
+                    index.setdefault(a, {})[b] = j
+            self._bigrams = index
+        return self._bigrams
+
+    def _word(self, w: str) -> tuple[tuple[int, ...], str, int]:
+        """A word's columns, its stem and its number of features; cached, posts repeat their words
+        (tuples of plain values: the garbage collector stops walking them)."""
         got = self._words.get(w)
         if got is None:
             voc = self.vocabulary
-            got = (tuple(voc[f] for f in word_features(w) if f in voc), w[:_STEM])
+            features = word_features(w)
+            got = (tuple(voc[f] for f in features if f in voc), w[:_STEM], len(features))
             if len(self._words) > _CACHE_LIMIT:
                 self._words.clear()
             self._words[w] = got
         return got
 
-    def _row(self, lower: str) -> tuple[list[int], int]:
-        """The column ids of a text and its number of generated features (same as `text_features`)."""
-        voc = self.vocabulary
+    def _row(self, lower: str, ws: list[str] | None = None) -> tuple[list[int], int]:
+        """The column ids of a text and its number of generated features (same as `text_features`);
+        `ws`: the text's `words(lower)` when the caller has them already."""
+        if ws is None:
+            ws = words(lower)  # every word holds a Cyrillic letter
+        cache = self._words
+        bigrams = self._bigram_index()
         cols: list[int] = []
-        stems: list[str] = []
         n = 0
-        for w in words(lower):  # every word holds a Cyrillic letter
-            ids, stem = self._word(w)
+        following: dict[str, int] = _NO_BIGRAMS  # bigram columns after the previous word's stem
+        for w in ws:
+            got = cache.get(w)
+            if got is None:
+                got = self._word(w)
+            ids, stem, k = got
             cols.extend(ids)
-            n += 1 + (len(w) > _STEM) + (len(w) >= 4)
-            stems.append(stem)
-        for a, b in zip(stems, stems[1:]):
-            j = voc.get("b" + a + " " + b)
-            if j is not None:
-                cols.append(j)
-        n += max(len(stems) - 1, 0)
+            n += k
+            if following:
+                j = following.get(stem)
+                if j is not None:
+                    cols.append(j)
+            following = bigrams.get(stem, _NO_BIGRAMS)
+        n += max(len(ws) - 1, 0)  # the stem bigrams
         return sorted(set(cols)), n
 
     # ------------------------------------------------------------ scoring
 
-    def predict_proba(self, lowers: list[str]) -> np.ndarray:
-        """(n, 5) probabilities: threat-like, then one per reason (REASONS order). Texts are lower-case."""
+    def predict_proba(self, lowers: list[str], word_lists: list[list[str]] | None = None) -> np.ndarray:
+        """(n, 5) probabilities: threat-like, then one per reason (REASONS order). Texts are lower-case;
+        `word_lists`, when given, are their `words(lower)`."""
         out = np.zeros((len(lowers), 1 + len(REASONS)), dtype=np.float32)
         if not lowers:
             return out
-        indices: list[int] = []
-        values: list[float] = []
-        indptr = [0]
-        for lower in lowers:
-            cols, n = self._row(lower)
-            indices.extend(cols)
-            values.extend([1.0 / np.sqrt(max(n, 1))] * len(cols))
-            indptr.append(len(indices))
-        x = sp.csr_matrix((np.asarray(values, np.float32), np.asarray(indices, np.int32), np.asarray(indptr)),
-                          shape=(len(lowers), len(self.vocabulary)))
-        z = (x @ self.coef).toarray() + self.intercept
+        rows = [self._row(lower, None if word_lists is None else word_lists[i]) for i, lower in enumerate(lowers)]
+        # binary features scaled by 1/sqrt(#features), as float32 (the training matrix's values)
+        scales = np.asarray([1.0 / math.sqrt(max(n, 1)) for _, n in rows], dtype=np.float64).astype(np.float32)
+        if len(rows) <= _DENSE_ROWS:
+            z = self._dense_decisions(rows, scales)
+        else:
+            lengths = [len(cols) for cols, _ in rows]
+            indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+            np.cumsum(lengths, out=indptr[1:])
+            indices = np.fromiter(chain.from_iterable(cols for cols, _ in rows), dtype=np.int32, count=int(indptr[-1]))
+            x = sp.csr_matrix((np.repeat(scales, lengths), indices, indptr), shape=(len(lowers), len(self.vocabulary)))
+            z = (x @ self.coef).toarray()
+        z = z + self.intercept
         return 1.0 / (1.0 + np.exp(-z))
+
+    def _dense_decisions(self, rows: list[tuple[list[int], int]], scales: np.ndarray) -> np.ndarray:
+        """x @ coef for a few rows without building sparse matrices, with the same float32 sums in
+        the same order as scipy's CSR product (each column summed over the row's sorted columns)."""
+        if self._dense is None:
+            self._dense = self.coef.toarray()
+        z = np.zeros((len(rows), self.coef.shape[1]), dtype=np.float32)
+        for i, (cols, _) in enumerate(rows):
+            if cols:
+                z[i] = np.cumsum(self._dense[cols] * scales[i], axis=0, dtype=np.float32)[-1]
+        return z
 
     @staticmethod
     def eligible(lower: str) -> bool:
@@ -162,11 +211,12 @@ class ThreatModel:
                 spans.append((a, b))
         return spans
 
-    def score_docs(self, lowers: list[str]) -> list[tuple[np.ndarray, tuple[int, int]]]:
+    def score_docs(self, lowers: list[str], word_lists: list[list[str]] | None = None) -> list[tuple[np.ndarray, tuple[int, int]]]:
         """Per text: its probability row (the whole post decides: scoring each sentence and taking the
         max lowered CV recall at the same false-alarm rate and fired on 15 real appeals instead of 2)
-        and the clean range of its most threat-like sentence (the evidence). One batch for all texts."""
-        proba = self.predict_proba(lowers)
+        and the clean range of its most threat-like sentence (the evidence). One batch for all texts;
+        `word_lists`: the texts' `words(lower)` when the caller has them."""
+        proba = self.predict_proba(lowers, word_lists)
         spans = [self.sentence_spans(lower) if row[0] >= self.threshold else [] for lower, row in zip(lowers, proba)]
         # sentences are scored only in the (rare) posts that fire, one batch for all of them
         units = [lower[a:b] for lower, sp_ in zip(lowers, spans) if len(sp_) > 1 for a, b in sp_]

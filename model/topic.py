@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .doc import Doc
 from .errors import ArtifactError
-from .linear import LinearScorer, TextFeaturizer, fit_temperature, softmax
+from .linear import FEW, LinearScorer, TextFeaturizer, fit_temperature, rows_dot, softmax
 from .records import Topic, TopicAlternative
 from .rubricator import Rubricator
 
@@ -172,11 +172,21 @@ class TopicModel(BaseEstimator):
         state.pop("_stacked_t", None)  # derived at first use
         return state
 
-    def _decisions(self, X: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-        """Group and topic decision values from ONE sparse product (features × all classes, CSR)."""
+    def _stacked(self) -> sp.csr_matrix:
+        """Group and topic weights as one features × classes CSR matrix (derived at first use)."""
         if getattr(self, "_stacked_t", None) is None:
             self._stacked_t = sp.vstack([self.group_model_.coef_, self.topic_coef_], format="csr").T.tocsr()
-        D = (X @ self._stacked_t).toarray()
+        return self._stacked_t
+
+    def _decisions(self, X: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+        """Group and topic decision values from ONE sparse product (features × all classes, CSR)."""
+        D = (X @ self._stacked()).toarray()
+        n_groups = len(self.groups_)
+        return D[:, :n_groups] + self.group_model_.intercept_, D[:, n_groups:] + self.topic_intercept_
+
+    def _decisions_of_rows(self, rows) -> tuple[np.ndarray, np.ndarray]:
+        """`_decisions` for a few posts given as `TextFeaturizer.rows` (same numbers, no scipy)."""
+        D = rows_dot(rows, self._stacked())
         n_groups = len(self.groups_)
         return D[:, :n_groups] + self.group_model_.intercept_, D[:, n_groups:] + self.topic_intercept_
 
@@ -186,8 +196,11 @@ class TopicModel(BaseEstimator):
     def predict_proba(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(P(group) n×G in `groups_` order, P(topic) n×T joint, in `topics_` order)."""
         check_is_fitted(self, "group_model_")
-        X = self.featurizer_.transform(list(texts))
-        G, D = self._decisions(X)
+        texts = list(texts)
+        if len(texts) <= FEW:
+            G, D = self._decisions_of_rows(self.featurizer_.rows(texts))
+        else:
+            G, D = self._decisions(self.featurizer_.transform(texts))
         pg = softmax(G / self.group_model_.temperature_)
         pt = np.empty_like(D)
         for j, g in enumerate(self.groups_):

@@ -41,6 +41,7 @@ def serve(
     workers: Annotated[Optional[int], typer.Option(help="worker processes, each loads the model once")] = None,
 ) -> None:
     """Start the REST service on the bundled model and the SQLite store (or what OTKLIK_* says)."""
+    import service.served  # noqa: F401 - first: this process and each worker go without pandas
     import uvicorn
 
     from service.app import is_loopback
@@ -63,7 +64,7 @@ def serve(
                   "set tokens or bind to 127.0.0.1")
         log.warning("no API tokens configured: serving on loopback %s:%s only, without authentication", host, port)
     uvicorn.run(
-        "service.app:create_app",
+        "service.served:create_served_app",
         factory=True,
         host=host,
         port=port,

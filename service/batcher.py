@@ -35,12 +35,16 @@ class Batcher(Generic[In, Out]):
     def __init__(self, run: Callable[[list[In]], list[Out]], max_batch: int = 256, name: str = "tagger",
                  on_batch: Callable[[int], None] | None = None,
                  after: Callable[[list[In], list[Out]], None] | None = None,
-                 idle: Callable[[], None] | None = None, idle_after: float = 0.05, idle_at_most: float = 0.5):
+                 idle: Callable[[], None] | None = None, idle_after: float = 0.05, idle_at_most: float = 0.5,
+                 step: Callable[[], bool] | None = None, step_after: float = 0.002):
         """after: work on a finished batch that the answers need not wait for but the next batch
-        does (history writes); it runs on the tagging thread right after the results are handed
-        out, before the next batch. idle: work that can wait (buffered review-queue writes): it runs
-        once the queue has stayed empty for `idle_after` seconds, at least every `idle_at_most`
-        seconds under steady load (so it is done in bulk, not once per request), and at close."""
+        does; it runs on the tagging thread right after the results are handed out, before the
+        next batch. idle: work that can wait (buffered history and review-queue writes): all of it
+        runs once the queue has stayed empty for `idle_after` seconds, at least every
+        `idle_at_most` seconds under steady load, and at close. step: one small piece of that work
+        (a few milliseconds), run in the gaps between requests — when no request came for
+        `step_after` seconds after a batch — while it returns True; so under steady load the
+        buffers drain between requests instead of in one long pause that requests queue behind."""
         if max_batch < 1:
             raise ValueError(f"max_batch: expected at least 1, got {max_batch}")
         self.run = run
@@ -48,7 +52,10 @@ class Batcher(Generic[In, Out]):
         self.idle = idle
         self.idle_after = idle_after
         self.idle_at_most = idle_at_most
+        self.step = step
+        self.step_after = step_after
         self._idle_due = False  # batches ran since the idle work last ran
+        self._step_due = False  # a step may have work to do
         self._idle_last = time.monotonic()
         self.max_batch = max_batch
         self.on_batch = on_batch
@@ -89,10 +96,19 @@ class Batcher(Generic[In, Out]):
 
     def _loop(self) -> None:
         while True:
+            if self._step_due:
+                timeout = self.step_after
+            elif self._idle_due:
+                timeout = self.idle_after
+            else:
+                timeout = None
             try:
-                first = self._queue.get(timeout=self.idle_after if self._idle_due else None)
+                first = self._queue.get(timeout=timeout)
             except queue.Empty:
-                self._run_idle()
+                if self._step_due:
+                    self._run_step()
+                else:
+                    self._run_idle()
                 continue
             if first is _STOP:
                 self._run_idle()
@@ -114,11 +130,20 @@ class Batcher(Generic[In, Out]):
                 return
             if self.idle is not None:
                 self._idle_due = True
+                self._step_due = self.step is not None
                 if time.monotonic() - self._idle_last >= self.idle_at_most:
                     self._run_idle()
 
+    def _run_step(self) -> None:
+        try:
+            self._step_due = bool(self.step())
+        except Exception:  # noqa: BLE001 - idle work must not stop the tagging thread
+            self._step_due = False
+            log.exception("idle step failed")
+
     def _run_idle(self) -> None:
         self._idle_due = False
+        self._step_due = False
         self._idle_last = time.monotonic()
         if self.idle is None:
             return

@@ -7,7 +7,10 @@ bucket table stays the size of a few weeks of posts however long the history is.
 """
 from __future__ import annotations
 
+import copy
 import logging
+import threading
+import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -63,6 +66,8 @@ buckets = sa.Table(
 )
 
 CHUNK = 500  # ids per IN (...) — well under SQLite's and PostgreSQL's parameter limits
+WRITE_BEHIND_MAX = 512  # unsaved entries that make add_many save at once (write_behind)
+NO_OLD_MAX = 500_000  # authors remembered as having nothing before the mirror's window
 
 # Statements built once with expanding parameters: building an IN clause from literal values costs
 # more than running the indexed query itself.
@@ -72,9 +77,12 @@ _until = sa.bindparam("until")
 Q_BY_IDS = sa.select(posts).where(posts.c.post_id.in_(_ids))
 Q_BY_AUTHORS = sa.select(posts).where(posts.c.author_id.in_(_ids))
 Q_LIGHT_BY_AUTHORS = sa.select(posts.c.post_id, posts.c.author_id, posts.c.terms, posts.c.topic).where(
-    posts.c.author_id.in_(_ids), posts.c.created_at >= _since
+    posts.c.author_id.in_(_ids), posts.c.created_at >= _since, posts.c.created_at < _until
 )
-Q_BY_AUTHORS_SINCE = sa.select(posts).where(posts.c.author_id.in_(_ids), posts.c.created_at >= _since)
+Q_BY_AUTHORS_SINCE = sa.select(posts).where(
+    posts.c.author_id.in_(_ids), posts.c.created_at >= _since, posts.c.created_at < _until
+)
+_FAR_PAST, _FAR_FUTURE = datetime(1900, 1, 1), datetime(9999, 1, 1)
 # one query: the bucket hits and their entries (bucket, then every column of the post)
 Q_SIMILAR = (
     sa.select(buckets.c.bucket, posts)
@@ -89,6 +97,11 @@ Q_PLACES = sa.select(posts).where(
 )
 Q_INCIDENTS = (
     sa.select(posts.c.incident_id, sa.func.count()).where(posts.c.incident_id.in_(_ids)).group_by(posts.c.incident_id)
+)
+Q_INCIDENTS_EXCEPT = (
+    sa.select(posts.c.incident_id, sa.func.count())
+    .where(posts.c.incident_id.in_(_ids), posts.c.post_id.not_in(sa.bindparam("skip", expanding=True)))
+    .group_by(posts.c.incident_id)
 )
 U_ANSWER = sa.update(posts).where(posts.c.post_id == sa.bindparam("pid")).values(answered_at=sa.bindparam("at"))
 
@@ -164,20 +177,29 @@ def _upserts(dialect: str):
     return upsert, insert(buckets).on_conflict_do_nothing()
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cur = dbapi_connection.cursor()
-    # WAL lets the service read while a batch writes; NORMAL sync is safe with WAL
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA mmap_size=268435456")  # reads of a large history through the page cache
-    cur.execute("PRAGMA cache_size=-65536")  # 64 MB
-    cur.close()
+# A small page cache and no memory map: both count in the process's RSS and grow with the
+# database (a 64 MB cache plus a 256 MB map made a service's RSS climb ~13 MB per 1,000 posts);
+# the operating system's file cache, outside the process, still keeps a hot database in memory.
+SQLITE_CACHE_MB = 8
+SQLITE_MMAP_MB = 0
 
 
-def make_engine(url: str) -> Engine:
+def _sqlite_pragmas(cache_mb: int, mmap_mb: int):
+    def apply(dbapi_connection, _record) -> None:
+        cur = dbapi_connection.cursor()
+        # WAL lets the service read while a batch writes; NORMAL sync is safe with WAL
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA mmap_size={int(mmap_mb) * 2**20}")
+        cur.execute(f"PRAGMA cache_size=-{int(cache_mb) * 1024}")
+        cur.close()
+    return apply
+
+
+def make_engine(url: str, cache_mb: int = SQLITE_CACHE_MB, mmap_mb: int = SQLITE_MMAP_MB) -> Engine:
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(cache_mb, mmap_mb))
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
 
@@ -191,11 +213,27 @@ class SqlHistoryStore:
         lsh_days: int = DEFAULT_LSH_DAYS,
         retention_days: int = DEFAULT_RETENTION_DAYS,
         mirror_recent: bool = True,
+        write_behind: bool = False,
+        mirror_in_background: bool = False,
+        hold_mirror: bool = False,
     ):
+        """hold_mirror (with mirror_in_background): the load waits for start_mirror(), so that a
+        caller can finish its own start first (the load competes with it for the GIL)."""
         self.engine = engine
         self.lsh_days = lsh_days
         self.retention_days = retention_days
         self.mirror_recent = mirror_recent
+        # write_behind (needs the mirror): add_many updates the mirror at once and the database at
+        # the next save() — the service calls it when its tagging thread is idle, at most every
+        # 0.5 s, and at close. Reads see unsaved entries (from the mirror, or merged in), so
+        # repeats and incidents stay exact; a crash loses at most the unsaved entries.
+        self.write_behind = write_behind and mirror_recent
+        self._unsaved: dict[str, HistoryEntry] = {}
+        self._lock = threading.RLock()
+        # authors known to have nothing in the database before the mirror's window:
+        # author → (since, cutoff) of the empty SQL answer; first time a later entry of theirs was added
+        self._no_old: dict[str, tuple[datetime, datetime]] = {}
+        self._first_new: dict[str, datetime] = {}
         with engine.connect() as conn:
             newest = conn.execute(sa.select(sa.func.max(posts.c.created_at))).scalar()
         self._newest = _aware(newest)
@@ -203,13 +241,63 @@ class SqlHistoryStore:
         # The recent `lsh_days` mirrored in memory: incident lookups (LSH buckets, places) are then
         # dictionary lookups instead of SQL round trips. Only right when this process is the only
         # writer (the service's one process, or one batch job); else pass mirror_recent=False.
+        # mirror_in_background: the mirror is read from the database on a thread (a few weeks of
+        # posts take seconds); until it is there every lookup goes to the database, and what
+        # changes meanwhile is journalled and replayed onto it.
         self._mirror: MemoryHistoryStore | None = None
-        if mirror_recent:
-            self._mirror = MemoryHistoryStore(lsh_days=lsh_days, retention_days=retention_days)
-            if self._newest is not None:
-                recent = self._run(sa.select(posts).where(posts.c.created_at >= _since), {"since": _naive(self._cutoff())})
-                self._mirror.add_many(recent)
+        self._journal: list[tuple] | None = None
+        self._loader: threading.Thread | None = None
+        if mirror_recent and mirror_in_background and self._newest is not None:
+            self._journal = []
+            self._loader = threading.Thread(target=self._load_mirror, name="history-mirror", daemon=True)
+            if not hold_mirror:
+                self._loader.start()
+        elif mirror_recent:
+            self._mirror = self._read_mirror()
             log.info("history: %d recent entries mirrored in memory", len(self._mirror))
+
+    def _read_mirror(self) -> MemoryHistoryStore:
+        mirror = MemoryHistoryStore(lsh_days=self.lsh_days, retention_days=self.retention_days)
+        if self._newest is not None:
+            mirror.add_many(self._run(sa.select(posts).where(posts.c.created_at >= _since),
+                                      {"since": _naive(self._cutoff())}))
+        return mirror
+
+    def _load_mirror(self) -> None:
+        started = time.perf_counter()
+        try:
+            mirror = self._read_mirror()
+        except Exception:  # noqa: BLE001 - lookups simply stay in the database
+            log.exception("history: the in-memory mirror could not be loaded; lookups stay in the database")
+            with self._lock:
+                self._journal = None
+            return
+        with self._lock:
+            for op, *args in self._journal or ():
+                if op == "add":
+                    mirror.add_many(args[0])
+                elif op == "answer":
+                    mirror.record_answer(*args)
+                elif op == "purge":
+                    mirror.purge(args[0])
+            self._journal = None
+            self._mirror = mirror
+        log.info("history: %d recent entries mirrored in memory (%.2f s, in the background)",
+                 len(mirror), time.perf_counter() - started)
+
+    def start_mirror(self) -> None:
+        """Start the background mirror load (mirror_in_background); a no-op once started or without one."""
+        if self._loader is not None and self._loader.ident is None:
+            self._loader.start()
+
+    def wait_for_mirror(self, timeout: float | None = None) -> bool:
+        """Block until a background mirror load is over (starting it if it waits); True when the
+        mirror is in place."""
+        if self._loader is not None:
+            if self._loader.ident is None:
+                self._loader.start()
+            self._loader.join(timeout)
+        return self._mirror is not None
 
     def _cutoff(self) -> datetime:
         return self._newest - timedelta(days=self.lsh_days)
@@ -242,6 +330,7 @@ class SqlHistoryStore:
             self._buckets_evicted = cutoff
 
     def __len__(self) -> int:
+        self._save_first()
         with self.engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(posts)).scalar())
 
@@ -252,9 +341,59 @@ class SqlHistoryStore:
             return
         # the last version of an id wins within a batch, as in the memory store
         unique = list({e.post_id: e for e in entries}.values())
-        newest = max(as_utc(e.created_at) for e in unique)
-        if self._newest is None or newest > self._newest:
-            self._newest = newest
+        with self._lock:
+            newest = max(as_utc(e.created_at) for e in unique)
+            if self._newest is None or newest > self._newest:
+                self._newest = newest
+            for e in unique:
+                if e.author_id is not None and e.author_id in self._no_old:
+                    t = as_utc(e.created_at)
+                    first = self._first_new.get(e.author_id)
+                    if first is None or t < first:
+                        self._first_new[e.author_id] = t
+            if not self.write_behind or self._mirror is None:
+                self._write(unique)
+                self._update_mirror(unique)
+                if self._journal is not None:
+                    self._journal.append(("add", [_copy(e) for e in unique]))
+                return
+            self._update_mirror(unique)
+            cutoff = self._cutoff()
+            for e in unique:
+                old = self._unsaved.pop(e.post_id, None)
+                if old is not None and e.answered_at is None:
+                    e.answered_at = old.answered_at
+                self._unsaved[e.post_id] = e
+            # an entry older than the mirror's window (a late post, or one the window slid past) is
+            # seen by no read until it is in the database
+            if len(self._unsaved) >= WRITE_BEHIND_MAX or any(
+                    as_utc(e.created_at) < cutoff for e in self._unsaved.values()):
+                self.save()
+
+    @property
+    def unsaved(self) -> int:
+        """How many entries wait for save() (write_behind)."""
+        return len(self._unsaved)
+
+    def save(self, limit: int | None = None) -> None:
+        """Write the entries add_many kept back (write_behind): the oldest `limit` of them, or all;
+        a no-op when there are none."""
+        with self._lock:
+            if not self._unsaved:
+                return
+            if limit is None or limit >= len(self._unsaved):
+                unsaved, rest = list(self._unsaved.values()), {}
+            else:
+                items = list(self._unsaved.items())
+                unsaved, rest = [e for _, e in items[:limit]], dict(items[limit:])
+            self._write(unsaved)
+            self._unsaved = rest
+
+    def _save_first(self) -> None:
+        if self._unsaved:
+            self.save()
+
+    def _write(self, unique: list[HistoryEntry]) -> None:
         lsh_from = self._newest - timedelta(days=self.lsh_days)
         fresh = [e for e in unique if e.signature and as_utc(e.created_at) >= lsh_from]
         bucket_rows = []
@@ -269,13 +408,16 @@ class SqlHistoryStore:
                 # a re-tagged post may leave its old buckets: they only bring a candidate that
                 # the scoring then judges on the stored (new) signature
                 conn.execute(self._insert_buckets, bucket_rows)
-        self._update_mirror(unique)
         self._evict_buckets()
 
     def bulk_load(self, entries: Iterable[HistoryEntry], bucket_since: datetime | None = None,
                   chunk: int = 50_000) -> int:
         """Load an archive of NEW posts (plain inserts, no upsert): LSH buckets only for posts since
         `bucket_since` (default: none — old posts are never incident candidates). Returns the count."""
+        self.wait_for_mirror()
+        self._save_first()
+        self._no_old.clear()
+        self._first_new.clear()
         n = 0
         batch: list[HistoryEntry] = []
         cut = as_utc(bucket_since) if bucket_since is not None else None
@@ -313,10 +455,14 @@ class SqlHistoryStore:
         return n
 
     def record_answer(self, post_id: str, answered_at: datetime) -> bool:
-        with self.engine.begin() as conn:
-            found = conn.execute(U_ANSWER, {"pid": post_id, "at": _naive(answered_at)}).rowcount > 0
-        if found and self._mirror is not None:
-            self._mirror.record_answer(post_id, answered_at)
+        self._save_first()
+        with self._lock:
+            with self.engine.begin() as conn:
+                found = conn.execute(U_ANSWER, {"pid": post_id, "at": _naive(answered_at)}).rowcount > 0
+            if found and self._mirror is not None:
+                self._mirror.record_answer(post_id, answered_at)
+            if found and self._journal is not None:
+                self._journal.append(("answer", post_id, answered_at))
         return found
 
     # -- reading
@@ -333,35 +479,93 @@ class SqlHistoryStore:
         return self.get_many([post_id]).get(post_id)
 
     def get_many(self, post_ids: Iterable[str]) -> dict[str, HistoryEntry]:
+        ids = set(post_ids)
         out = {}
-        for chunk in _chunks(sorted(set(post_ids))):
+        with self._lock:
+            unsaved = {i: self._unsaved[i] for i in ids if i in self._unsaved}
+        for chunk in _chunks(sorted(ids - unsaved.keys())):
             for e in self._run(Q_BY_IDS, {"ids": chunk}):
                 out[e.post_id] = e
+        out.update(unsaved)
         return out
 
     def by_authors(self, author_ids, since=None, related=None):
+        authors = sorted({a for a in author_ids if a is not None})
+        if not authors:
+            return {}
+        with self._lock:
+            if self._mirror is None or self._newest is None or since is None:
+                self._save_first()
+                return self._sql_by_authors(authors, since, None, related)[0]
+            since, cutoff = as_utc(since), self._cutoff()
+            mirrored = self._mirror.by_authors(authors, max(since, cutoff))
+            recent = _screened(mirrored, related)
+            if since >= cutoff:
+                return recent
+            # the window's part from the mirror; before it, SQL, and only for authors that may have
+            # something there (a new author's second post needs no round trip)
+            need = [a for a in authors if not self._nothing_before(a, since, cutoff)]
+            out, present = self._sql_by_authors(need, since, cutoff, related) if need else ({}, set())
+            if len(self._no_old) > NO_OLD_MAX:
+                self._no_old.clear()
+                self._first_new.clear()
+            for a in need:
+                if a not in present:
+                    self._no_old[a] = (since, cutoff)
+                    own = mirrored.get(a)  # all of them, not only the screened ones
+                    if own:
+                        self._first_new[a] = min(as_utc(e.created_at) for e in own)
+                    else:
+                        self._first_new.pop(a, None)
+            for a, entries in recent.items():
+                out.setdefault(a, []).extend(entries)
+            return out
+
+    def _nothing_before(self, author: str, since: datetime, cutoff: datetime) -> bool:
+        """The database holds nothing of `author` in [since, cutoff): SQL said so for [s0, c0) with
+        s0 ≤ since, and every entry of the author from c0 on (in the mirror when SQL was asked, or
+        added since) is still inside the mirror's window."""
+        known = self._no_old.get(author)
+        if known is None or since < known[0]:
+            return False
+        first = self._first_new.get(author)
+        return first is None or first >= cutoff
+
+    def _sql_by_authors(self, authors, since, until, related) -> tuple[dict[str, list[HistoryEntry]], set[str]]:
+        """(entries, authors with any row in the range, screened out or not)."""
         if related:
-            return self._related_by_authors(related, since)
+            present: set[str] = set()
+            out = self._related_by_authors({a: related[a] for a in authors if a in related}, since, until, present)
+            plain = [a for a in authors if a not in related]
+            if plain:
+                more, found = self._sql_by_authors(plain, since, until, None)
+                out.update(more)
+                present |= found
+            return out, present
         out: dict[str, list[HistoryEntry]] = defaultdict(list)
-        for chunk in _chunks(sorted(set(a for a in author_ids if a is not None))):
-            if since is not None:
-                found = self._run(Q_BY_AUTHORS_SINCE, {"ids": chunk, "since": _naive(since)})
+        for chunk in _chunks(list(authors)):
+            if since is not None or until is not None:
+                found = self._run(Q_BY_AUTHORS_SINCE, {"ids": chunk, "since": _naive(since) if since else _FAR_PAST,
+                                                       "until": _naive(until) if until else _FAR_FUTURE})
             else:
                 found = self._run(Q_BY_AUTHORS, {"ids": chunk})
             for e in found:
                 out[e.author_id].append(e)
-        return dict(out)
+        return dict(out), set(out)
 
-    def _related_by_authors(self, related: dict, since) -> dict[str, list[HistoryEntry]]:
+    def _related_by_authors(self, related: dict, since, until=None, present: set | None = None) -> dict[str, list[HistoryEntry]]:
         """Only the entries sharing a term or the topic with the new posts: a prolific author's
         thousand posts are screened on two light columns, and only the few left are read whole."""
         wanted: list[str] = []
         with self.engine.connect() as conn:
             for chunk in _chunks(sorted(related)):
-                params = {"ids": chunk, "since": _naive(since) if since is not None else datetime(1900, 1, 1)}
+                params = {"ids": chunk, "since": _naive(since) if since is not None else _FAR_PAST,
+                          "until": _naive(until) if until is not None else _FAR_FUTURE}
                 rows = conn.execute(Q_LIGHT_BY_AUTHORS, params).all()
                 if not rows:
                     continue
+                if present is not None:
+                    present.update(r.author_id for r in rows)
                 blobs = [r.terms or b"" for r in rows]
                 lengths = np.fromiter((len(b) // 4 for b in blobs), dtype=np.int64, count=len(blobs))
                 flat = np.frombuffer(b"".join(blobs), dtype="<u4")
@@ -390,6 +594,7 @@ class SqlHistoryStore:
     def similar(self, signatures, since):
         if self._mirrored(since):
             return self._mirror.similar(signatures, since)
+        self._save_first()
         signatures = np.asarray(signatures, dtype=np.uint32).reshape(-1, NUM_PERM)
         keys = lsh_buckets(signatures).tolist()
         wanted = sorted({b for sig, row in zip(signatures, keys) if sig[0] != 0xFFFFFFFF for b in row})
@@ -413,6 +618,7 @@ class SqlHistoryStore:
     def at_places(self, keys, since):
         if self._mirrored(since):
             return self._mirror.at_places(keys, since)
+        self._save_first()
         grouped: dict[tuple, list[str]] = defaultdict(list)
         for region, group, key in set(keys):
             grouped[(region, group)].append(key)
@@ -429,19 +635,32 @@ class SqlHistoryStore:
         out = {i: 0 for i in ids}
         if not ids:
             return out
+        wanted = set(ids)
+        with self._lock:
+            # unsaved entries count from memory; their database rows (older versions) not at all
+            unsaved = [e for e in self._unsaved.values() if e.incident_id in wanted]
+            skip = sorted(self._unsaved)
         with self.engine.connect() as conn:
             for chunk in _chunks(ids):
-                for iid, n in conn.execute(Q_INCIDENTS, {"ids": chunk}):
+                if skip:
+                    rows = conn.execute(Q_INCIDENTS_EXCEPT, {"ids": chunk, "skip": skip})
+                else:
+                    rows = conn.execute(Q_INCIDENTS, {"ids": chunk})
+                for iid, n in rows:
                     out[iid] = int(n)
+        for e in unsaved:
+            out[e.incident_id] += 1
         return out
 
     def window(self, since, until, region=None):
+        self._save_first()
         cond = sa.and_(posts.c.created_at >= _naive(since), posts.c.created_at < _naive(until))
         if region is not None:
             cond = sa.and_(cond, posts.c.region == region)
         return sorted(self._select(cond), key=lambda e: e.created_at)
 
     def issue_counts(self, since, until, region=None):
+        self._save_first()
         cond = sa.and_(posts.c.created_at >= _naive(since), posts.c.created_at < _naive(until))
         if region is not None:
             cond = sa.and_(cond, posts.c.region == region)
@@ -456,8 +675,12 @@ class SqlHistoryStore:
     # -- retention
 
     def purge(self, before: datetime) -> int:
-        if self._mirror is not None:
-            self._mirror.purge(before)
+        self._save_first()
+        with self._lock:
+            if self._mirror is not None:
+                self._mirror.purge(before)
+            if self._journal is not None:
+                self._journal.append(("purge", before))
         cutoff = _naive(before)
         with self.engine.begin() as conn:
             conn.execute(sa.delete(buckets).where(buckets.c.created_at < cutoff))
@@ -473,7 +696,28 @@ class SqlHistoryStore:
         return removed
 
     def close(self) -> None:
+        self.wait_for_mirror(30)
+        self.save()
         self.engine.dispose()
+
+
+def _copy(e: HistoryEntry) -> HistoryEntry:
+    # the journal keeps its own copies: the mirror store normalizes the entries it is given in place
+    return copy.copy(e)
+
+
+def _screened(found: dict[str, list[HistoryEntry]], related: dict | None) -> dict[str, list[HistoryEntry]]:
+    """Keep the entries sharing a term or the topic with the author's new posts (the `related` hint),
+    as the SQL path does."""
+    if not related:
+        return found
+    out = {}
+    for author, entries in found.items():
+        terms, topics = related.get(author, (set(), set()))
+        kept = [e for e in entries if e.topic in topics or not terms.isdisjoint(e.terms)]
+        if kept:
+            out[author] = kept
+    return out
 
 
 def open_store(
@@ -482,11 +726,17 @@ def open_store(
     retention_days: int = DEFAULT_RETENTION_DAYS,
     migrate: bool = True,
     mirror_recent: bool = True,
+    write_behind: bool = False,
+    mirror_in_background: bool = False,
+    hold_mirror: bool = False,
 ) -> SqlHistoryStore:
     """Migrate (unless told not to) and open the history store at a URL or SQLite file path.
 
     `mirror_recent`: keep the last `lsh_days` in memory for incident lookups (one writer process).
+    `write_behind` (with the mirror): database writes wait for `save()` (see SqlHistoryStore).
+    `mirror_in_background`: read the mirror on a thread; lookups use the database until it is there.
     """
     url = upgrade(url_or_path) if migrate else database_url(url_or_path)
     return SqlHistoryStore(make_engine(url), lsh_days=lsh_days, retention_days=retention_days,
-                           mirror_recent=mirror_recent)
+                           mirror_recent=mirror_recent, write_behind=write_behind,
+                           mirror_in_background=mirror_in_background, hold_mirror=hold_mirror)

@@ -2,8 +2,10 @@
 
 Data:
 - positives and hard negatives: our hand-written labelled sets — data/eval/abuse_threats,
-  abuse_insults, abuse_hard_negatives, abuse_round2, abuse_blind, abuse_round3 and
-  data/examples/abuse_train (NOT abuse_blind2: the blind set is never trained or tuned on);
+  abuse_insults, abuse_hard_negatives, abuse_round2, abuse_blind, abuse_round3, abuse_blind2 (blind
+  until it was scored in stop 12; training data since), data/examples/abuse_train and
+  threats_train2 (450 posts written for training, mostly veiled threats and their near negatives);
+  NOT abuse_blind3, the current blind set, which is never trained or tuned on;
   a post is "threat-like" when it has any of the four threat reasons;
 - clean negatives (shared data, never copied): a seeded sample of real portal appeals (SPb + Kursk;
   they hold essentially no threats), RUSSE neutral rewrites and non-toxic 2ch/pikabu comments.
@@ -41,24 +43,25 @@ log = logging.getLogger(__name__)
 NAME = "threat"
 LABELLED = ("eval/abuse_threats.jsonl", "eval/abuse_insults.jsonl", "eval/abuse_hard_negatives.jsonl",
             "eval/abuse_round2.jsonl", "eval/abuse_blind.jsonl", "eval/abuse_round3.jsonl",
-            "examples/abuse_train.jsonl")
+            "eval/abuse_blind2.jsonl", "examples/abuse_train.jsonl", "examples/threats_train2.jsonl")
+BLIND = "abuse_blind3"  # the current blind set: never read here
 N_APPEALS, N_RUSSE, N_PIKABU = 4000, 2000, 2000
 FOLDS = 5
 C = 64.0  # picked by the same grouped CV among 1, 4, 16, 64 (model-only threat-like F1 0.64 → 0.78)
 MIN_DF = 2
-MAX_CLEAN_FP_RATE = 0.0005  # out-of-fold false alarms allowed on the clean negatives
+MAX_CLEAN_FP_RATE = 0.001  # out-of-fold false alarms allowed on the clean negatives (0.05 % → 0.1 % in stop 13: CV micro-F1 0.779 → 0.798, still 0 of 4,000 real appeals)
 THRESHOLD_FLOOR = 0.5
 _WORDS = re.compile(r"[а-яa-z0-9]+")
 
 
 def load_labelled(data_dir: Path = DATA_DIR) -> list[tuple[str, set[str], str]]:
-    """(text, threat reasons, file) of every labelled post; the blind set is never read."""
+    """(text, threat reasons, file) of every labelled post; the current blind set is never read."""
     from .evaluate_abuse import load_eval
 
     rows = []
     for name in LABELLED:
         path = Path(data_dir) / name
-        if "blind2" in name or not path.is_file():
+        if BLIND in name or not path.is_file():
             continue
         for row in load_eval(path):
             rows.append((row["text"], {x for x in row["labels"] if x in REASONS}, name))

@@ -65,10 +65,17 @@ class ReviewFeed:
         if len(self._buffer) >= self.max_buffer:
             self.flush()
 
-    def flush(self) -> None:
+    def __len__(self) -> int:
+        return len(self._buffer)
+
+    def flush(self, limit: int | None = None) -> None:
+        """Enqueue the buffered posts (the oldest `limit` of them, or all)."""
         if not self._buffer:
             return
-        items, self._buffer = self._buffer, []
+        if limit is None:
+            items, self._buffer = self._buffer, []
+        else:
+            items, self._buffer = self._buffer[:limit], self._buffer[limit:]
         try:
             self.review.enqueue_many([(p, t) for p, t, _ in items], tag_jsons=[body for _, _, body in items])
         except SQLAlchemyError:

@@ -109,6 +109,42 @@ def test_idle_work_runs_at_least_every_so_often_under_steady_load():
     batcher.close()
 
 
+def test_steps_drain_the_buffers_in_the_gaps_between_requests():
+    pending = []
+    steps, idles = [], []
+
+    def run(items):
+        pending.extend(items)  # what the idle work must write
+        return items
+
+    def step():
+        steps.append(len(pending))
+        del pending[:2]
+        return len(pending) >= 2
+
+    batcher = Batcher(run, idle=lambda: idles.append(pending.clear()), idle_after=10, idle_at_most=10,
+                      step=step, step_after=0.001)
+    for k in range(20):  # a request every 10 ms: a gap after each
+        assert batcher.tag([k, k]) == [k, k]
+        time.sleep(0.01)
+    # each gap drained the two new items in one step: nothing piled up, no full idle pass needed
+    assert steps and max(steps) <= 4 and not idles
+    assert len(pending) <= 2
+    batcher.close()
+    assert idles and not pending  # close runs the full idle work
+
+
+def test_a_failing_step_does_not_stop_the_thread():
+    def step():
+        raise RuntimeError("the database is locked")
+
+    batcher = Batcher(lambda items: items, idle=lambda: None, step=step, step_after=0.001)
+    assert batcher.tag([1]) == [1]
+    time.sleep(0.01)
+    assert batcher.tag([2]) == [2]
+    batcher.close()
+
+
 def test_gc_keeper_freezes_survivors_and_refreshes_hourly():
     import gc
 

@@ -32,10 +32,11 @@ def migrated(tmp_path_factory):
     return path
 
 
-@pytest.fixture(params=[True, False], ids=["mirror", "sql-only"])
+@pytest.fixture(params=["mirror", "sql-only", "write-behind"])
 def store(tmp_path, migrated, request):
     shutil.copy(migrated, tmp_path / "history.db")
-    s = open_store(tmp_path / "history.db", migrate=False, mirror_recent=request.param)
+    s = open_store(tmp_path / "history.db", migrate=False, mirror_recent=request.param != "sql-only",
+                   write_behind=request.param == "write-behind")
     yield s
     s.close()
 
@@ -219,3 +220,141 @@ def test_memory_store_keeps_a_reported_answer_when_a_post_is_retagged():
     assert mem.record_answer("vk-1", NOW)
     mem.add_many([entry("vk-1", topic="Другое")])
     assert mem.get("vk-1").answered_at == NOW and mem.get("vk-1").topic == "Другое" and len(mem) == 1
+
+
+def _rows_on_disk(path) -> int:
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        n = conn.execute(sa.text("SELECT count(*) FROM history_posts")).scalar()
+    engine.dispose()
+    return n
+
+
+def test_write_behind_reads_see_unsaved_entries_and_close_saves_them(tmp_path, migrated):
+    shutil.copy(migrated, tmp_path / "wb.db")
+    s = open_store(tmp_path / "wb.db", migrate=False, write_behind=True)
+    s.add_many([entry("w1", 2, incident_id="i1"), entry("w2", 1, author="a2")])
+    assert _rows_on_disk(tmp_path / "wb.db") == 0  # nothing written yet
+    # every read sees them: from the mirror, merged, or after an implicit save
+    assert set(s.get_many(["w1", "w2", "x"])) == {"w1", "w2"}
+    assert [e.post_id for e in s.by_authors(["a1"], since=NOW - timedelta(days=300))["a1"]] == ["w1"]
+    assert _rows_on_disk(tmp_path / "wb.db") == 0
+    assert s.record_answer("w2", NOW) is True  # a reported answer for a post not yet on disk
+    assert _rows_on_disk(tmp_path / "wb.db") == 2
+    s.add_many([entry("w3", 0, incident_id="i1")])
+    assert s.incident_sizes(["i1"]) == {"i1": 2}
+    s.add_many([entry("w2", 1, author="a2", incident_id="i1")])  # saved w2 re-tagged into i1, not yet saved
+    s.add_many([entry("w3", 0, incident_id="i2")])  # unsaved w3 moves to i2
+    assert s.incident_sizes(["i1", "i2"]) == {"i1": 2, "i2": 1}
+    s.add_many([entry("w4", 0, author="a3"), entry("w5", 0, author="a3")])
+    before, waiting = _rows_on_disk(tmp_path / "wb.db"), s.unsaved
+    assert waiting == 4  # w2 and w3 re-tagged, w4, w5
+    s.save(limit=2)  # a step between requests: the oldest two (w2 updates a row, w3 is new)
+    assert s.unsaved == 2 and _rows_on_disk(tmp_path / "wb.db") == before + 1
+    s.close()
+    assert _rows_on_disk(tmp_path / "wb.db") == 5
+    again = open_store(tmp_path / "wb.db", migrate=False)
+    assert again.get("w2").answered_at == NOW and again.get("w4") is not None
+    again.close()
+
+
+def test_write_behind_saves_an_entry_older_than_the_mirror_at_once(tmp_path, migrated):
+    shutil.copy(migrated, tmp_path / "old.db")
+    s = open_store(tmp_path / "old.db", migrate=False, write_behind=True, lsh_days=7)
+    s.add_many([entry("new", 0)])
+    s.add_many([entry("late", 24 * 30)])  # a month old: outside the mirror, so no read would see it unsaved
+    assert _rows_on_disk(tmp_path / "old.db") == 2
+    assert {e.post_id for e in s.by_authors(["a1"], since=NOW - timedelta(days=60))["a1"]} == {"new", "late"}
+    s.close()
+
+
+@pytest.mark.parametrize("write_behind", [False, True])
+def test_authors_without_older_history_skip_sql_until_their_posts_leave_the_mirror(tmp_path, migrated, write_behind):
+    shutil.copy(migrated, tmp_path / "a.db")
+    s = open_store(tmp_path / "a.db", migrate=False, lsh_days=7, write_behind=write_behind)
+    s.add_many([entry("old-a2", 24 * 20, author="a2")])  # only in the database (before the window)
+    since = NOW - timedelta(days=365)
+    assert [e.post_id for e in s.by_authors(["a2"], since=since)["a2"]] == ["old-a2"]
+    assert s.by_authors(["a1"], since=since) == {}  # asked SQL once: nothing before the window
+    assert "a1" in s._no_old
+    s.add_many([entry("a1-1", 0)])
+    queries = []
+    sa.event.listen(s.engine, "before_cursor_execute", lambda *a, **k: queries.append(a[2]))
+    assert [e.post_id for e in s.by_authors(["a1"], since=since)["a1"]] == ["a1-1"]
+    assert not [q for q in queries if "author_id" in q]  # answered from the mirror alone
+    # ten days later a1-1 is older than the mirror's window: the database must be asked again
+    s.add_many([entry("later", -24 * 10, author="a3")])
+    got = s.by_authors(["a1"], since=since)
+    assert [e.post_id for e in got["a1"]] == ["a1-1"]
+    assert [q for q in queries if "author_id" in q]
+    # an asked-for older range than the one SQL answered is asked again
+    assert s._nothing_before("a3", since, s._cutoff()) is False
+    s.close()
+
+
+def test_head_constant_is_the_newest_migration_and_a_current_database_skips_alembic(tmp_path, monkeypatch):
+    from alembic.script import ScriptDirectory
+
+    from storage import migrate
+
+    assert ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_heads() == [migrate.HEAD]
+    url = upgrade(tmp_path / "m.db")
+    assert migrate.current_revisions(url) == [migrate.HEAD]
+
+    def must_not_run(*a, **k):
+        raise AssertionError("alembic ran on a database already at head")
+
+    import alembic.command
+    monkeypatch.setattr(alembic.command, "upgrade", must_not_run)
+    assert upgrade(tmp_path / "m.db") == url
+    with pytest.raises(AssertionError):
+        upgrade(tmp_path / "new.db")  # a new database is migrated
+
+
+def test_a_mirror_read_in_the_background_gets_what_changed_meanwhile(tmp_path, migrated, monkeypatch):
+    import threading
+
+    shutil.copy(migrated, tmp_path / "bg.db")
+    s = open_store(tmp_path / "bg.db", migrate=False)
+    s.add_many([entry(f"old{k}", k, signature=sig(k)) for k in range(1, 6)])
+    s.close()
+    gate = threading.Event()
+    original = SqlHistoryStore._read_mirror
+
+    def slow_read(self):
+        mirror = original(self)
+        gate.wait(5)  # the load is "still running" while the service takes posts
+        return mirror
+
+    monkeypatch.setattr(SqlHistoryStore, "_read_mirror", slow_read)
+    s = open_store(tmp_path / "bg.db", migrate=False, write_behind=True, mirror_in_background=True)
+    assert s._mirror is None
+    # meanwhile: lookups and writes go to the database directly
+    s.add_many([entry("new", 0, signature=sig(9))])
+    assert s.record_answer("old2", NOW)
+    query = np.stack([np.frombuffer(sig(9), "<u4"), np.frombuffer(sig(3), "<u4")])
+    assert [e.post_id for e in s.similar(query, since=NOW - timedelta(days=1))[0]] == ["new"]
+    assert _rows_on_disk(tmp_path / "bg.db") == 6
+    gate.set()
+    assert s.wait_for_mirror(5)
+    # the mirror has the rows it read plus what was journalled while it read
+    assert s._mirrored(NOW - timedelta(days=1))
+    near = s.similar(query, since=NOW - timedelta(days=1))
+    assert [e.post_id for e in near[0]] == ["new"] and [e.post_id for e in near[1]] == ["old3"]
+    assert s._mirror.get("old2").answered_at == NOW
+    s.add_many([entry("later", 0, author="a9")])  # write-behind from now on
+    assert s.unsaved == 1
+    s.close()
+    assert _rows_on_disk(tmp_path / "bg.db") == 7
+
+
+def test_a_held_background_mirror_waits_for_start(tmp_path, migrated):
+    shutil.copy(migrated, tmp_path / "held.db")
+    s = open_store(tmp_path / "held.db", migrate=False)
+    s.add_many([entry("p1", 1)])
+    s.close()
+    s = open_store(tmp_path / "held.db", migrate=False, mirror_in_background=True, hold_mirror=True)
+    assert s._loader is not None and s._loader.ident is None and s._mirror is None
+    s.start_mirror()
+    assert s.wait_for_mirror(5) and s._mirror.get("p1") is not None
+    s.close()

@@ -1,7 +1,7 @@
 """The learned threat model (training/threat.py, model/threat_model.py) on real text.
 
 Trained here on the labelled sets plus a small sample of clean negatives (fast); the full artifact
-component uses a few thousand. Never touches data/eval/abuse_blind2.jsonl.
+component uses a few thousand. Never touches the current blind set, data/eval/abuse_blind3.jsonl.
 """
 import pickle
 
@@ -30,9 +30,11 @@ def detector(trained):
     return AbuseDetector.from_data(DATA_DIR, None, threat_model=model)
 
 
-def test_blind2_is_never_trained_on():
-    assert not any("blind2" in name for name in LABELLED)
-    assert not any("blind2" in f for _, _, f in load_labelled())
+def test_current_blind_set_is_never_trained_on():
+    assert not any("blind3" in name for name in LABELLED)
+    assert not any("blind3" in f for _, _, f in load_labelled())
+    # the earlier blind set and the training batch written for the threat model are read
+    assert {"eval/abuse_blind2.jsonl", "examples/threats_train2.jsonl"} <= {f for _, _, f in load_labelled()}
 
 
 def test_trainer_writes_a_component_with_cv_metrics(trained):
@@ -42,7 +44,11 @@ def test_trainer_writes_a_component_with_cv_metrics(trained):
     cv = meta["metrics"]
     assert cv["threat_like_model_only"]["precision"] > 0.8
     assert cv["threat_like_model_only"]["recall"] > 0.3
-    assert cv["reasons_micro_rules_or_model"]["f1"] > 0.9
+    # out of fold, over every labelled set: since stop 13 that includes the veiled threats of
+    # abuse_blind2 and threats_train2, which the rules mostly miss (full component: 0.80; rules only 0.68)
+    assert cv["reasons_micro_rules_or_model"]["f1"] > 0.7
+    assert cv["reasons_micro_rules_or_model"]["f1"] > cv["reasons_micro_rules_only"]["f1"] + 0.05
+    assert cv["by_file"]["eval/abuse_threats.jsonl"]["rules_or_model_micro"] > 0.9
     assert any(k.startswith("eval/abuse_round3") for k in meta["data"])
     assert meta["sizes"]["threat_like"] > 200
 
