@@ -72,18 +72,21 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
         self.word_weight = word_weight
         self.min_df = min_df
 
-    def _counts(self, texts: list[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    def _hashed(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """A text's hashed char n-gram and lemma (uni/bigram) columns, repeats included."""
         n_min, n_max = self.char_ngrams
-        word_mask = (1 << self.word_bits) - 1
-        char_rows, word_rows = [], []
-        for text in texts:
-            feats = [_word_features(w, self.char_bits, n_min, n_max, self.word_bits) for w in _WORD.findall(text)]
-            char_rows.append(np.concatenate([f[0] for f in feats]) if feats else np.empty(0, np.int32))
-            words = [f[1] for f in feats]
-            if self.word_bigrams and len(feats) > 1:
-                words += [murmurhash3_32(f"{a[2]} {b[2]}", positive=True) & word_mask for a, b in zip(feats, feats[1:])]
-            word_rows.append(np.asarray(words, dtype=np.int32))
-        return (self._csr(char_rows, 1 << self.char_bits), self._csr(word_rows, 1 << self.word_bits))
+        feats = [_word_features(w, self.char_bits, n_min, n_max, self.word_bits) for w in _WORD.findall(text)]
+        chars = np.concatenate([f[0] for f in feats]) if feats else np.empty(0, np.int32)
+        words = [f[1] for f in feats]
+        if self.word_bigrams and len(feats) > 1:
+            word_mask = (1 << self.word_bits) - 1
+            words += [murmurhash3_32(f"{a[2]} {b[2]}", positive=True) & word_mask for a, b in zip(feats, feats[1:])]
+        return chars, np.asarray(words, dtype=np.int32)
+
+    def _counts(self, texts: list[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        hashed = [self._hashed(text) for text in texts]
+        return (self._csr([c for c, _ in hashed], 1 << self.char_bits),
+                self._csr([w for _, w in hashed], 1 << self.word_bits))
 
     @staticmethod
     def _csr(rows: list[np.ndarray], n_features: int) -> sp.csr_matrix:
@@ -131,10 +134,11 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
         for the one post of a service request, building sparse matrices cost more than the work.
         Same arithmetic in the same order, so the values are bit-identical (tested)."""
         check_is_fitted(self, "char_idf_")
-        char, word = self._count_rows(list(texts))
         offset = 1 << self.char_bits
         out = []
-        for (ci, cc), (wi, wc) in zip(char, word):
+        for text in texts:
+            chars, words = self._hashed(text)
+            (ci, cc), (wi, wc) = _unique_counts(chars), _unique_counts(words)
             cv = _l2(np.log1p(cc) * self.char_idf_[ci])
             wv = _l2(np.log1p(wc) * self.word_idf_[wi])
             wv *= self.word_weight
@@ -142,19 +146,6 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
                         _l2(np.concatenate([cv, wv]))))
         return out
 
-    def _count_rows(self, texts: list[str]):
-        n_min, n_max = self.char_ngrams
-        word_mask = (1 << self.word_bits) - 1
-        char_rows, word_rows = [], []
-        for text in texts:
-            feats = [_word_features(w, self.char_bits, n_min, n_max, self.word_bits) for w in _WORD.findall(text)]
-            chars = np.concatenate([f[0] for f in feats]) if feats else np.empty(0, np.int32)
-            words = [f[1] for f in feats]
-            if self.word_bigrams and len(feats) > 1:
-                words += [murmurhash3_32(f"{a[2]} {b[2]}", positive=True) & word_mask for a, b in zip(feats, feats[1:])]
-            char_rows.append(_unique_counts(chars))
-            word_rows.append(_unique_counts(np.asarray(words, dtype=np.int32)))
-        return char_rows, word_rows
 
 
 def _unique_counts(indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -13,8 +13,8 @@ adds recall: binary word features of a lower-cased post — each word form, its 
 head probability ≥ `extra_threshold`. Evidence: the sentence with the highest P(threat-like).
 
 Cost: the features of a word are computed once per process (a dict), a batch is one sparse matrix
-product (up to `_DENSE_ROWS` posts: rows of a dense copy of the weights, summed in the sparse
-product's order, so the probabilities are the same to the bit); posts without a Cyrillic word of
+product (up to `FEW_ROWS` posts: `model.linear.rows_dot`, the same sums without building the
+matrix, so the probabilities are the same to the bit); posts without a Cyrillic word of
 ≥ 3 letters are not scored at all. Sentences are scored (same batch) only to pick the evidence.
 """
 from __future__ import annotations
@@ -27,13 +27,14 @@ from typing import Iterable
 import numpy as np
 import scipy.sparse as sp
 
+from .linear import rows_dot
 from .threat import REASONS, words
 
 _CYR3 = re.compile(r"[а-я]{3}")
 _SENTENCE = re.compile(r"[^.!?…;\n]+[.!?…;]*")
 _STEM = 5
 _CACHE_LIMIT = 400_000
-_DENSE_ROWS = 8  # batches up to this many texts are scored row by row on a dense copy of `coef`
+FEW_ROWS = 8  # batches up to this many texts are scored with rows_dot, not a sparse product
 _NO_BIGRAMS: dict[str, int] = {}
 
 
@@ -76,11 +77,10 @@ class ThreatModel:
         # derived at first use, never pickled (the artifact holds vocabulary, coef and intercept)
         self._words: dict[str, tuple[tuple[int, ...], str, int]] = {}
         self._bigrams: dict[str, dict[str, int]] | None = None  # stem a → stem b → column of "ba b"
-        self._dense: np.ndarray | None = None  # coef as a dense (n_features, 5) float32 array
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        for derived in ("_words", "_bigrams", "_dense"):
+        for derived in ("_words", "_bigrams"):
             state.pop(derived, None)
         state["_words"] = {}
         return state
@@ -164,8 +164,9 @@ class ThreatModel:
         rows = [self._row(lower, None if word_lists is None else word_lists[i]) for i, lower in enumerate(lowers)]
         # binary features scaled by 1/sqrt(#features), as float32 (the training matrix's values)
         scales = np.asarray([1.0 / math.sqrt(max(n, 1)) for _, n in rows], dtype=np.float64).astype(np.float32)
-        if len(rows) <= _DENSE_ROWS:
-            z = self._dense_decisions(rows, scales)
+        if len(rows) <= FEW_ROWS:
+            z = rows_dot([(np.asarray(cols, dtype=np.int64), np.full(len(cols), scale, dtype=np.float32))
+                          for (cols, _), scale in zip(rows, scales)], self.coef)
         else:
             lengths = [len(cols) for cols, _ in rows]
             indptr = np.zeros(len(rows) + 1, dtype=np.int64)
@@ -175,17 +176,6 @@ class ThreatModel:
             z = (x @ self.coef).toarray()
         z = z + self.intercept
         return 1.0 / (1.0 + np.exp(-z))
-
-    def _dense_decisions(self, rows: list[tuple[list[int], int]], scales: np.ndarray) -> np.ndarray:
-        """x @ coef for a few rows without building sparse matrices, with the same float32 sums in
-        the same order as scipy's CSR product (each column summed over the row's sorted columns)."""
-        if self._dense is None:
-            self._dense = self.coef.toarray()
-        z = np.zeros((len(rows), self.coef.shape[1]), dtype=np.float32)
-        for i, (cols, _) in enumerate(rows):
-            if cols:
-                z[i] = np.cumsum(self._dense[cols] * scales[i], axis=0, dtype=np.float32)[-1]
-        return z
 
     @staticmethod
     def eligible(lower: str) -> bool:

@@ -180,13 +180,13 @@ class TopicModel(BaseEstimator):
 
     def _decisions(self, X: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
         """Group and topic decision values from ONE sparse product (features × all classes, CSR)."""
-        D = (X @ self._stacked()).toarray()
-        n_groups = len(self.groups_)
-        return D[:, :n_groups] + self.group_model_.intercept_, D[:, n_groups:] + self.topic_intercept_
+        return self._split((X @ self._stacked()).toarray())
 
     def _decisions_of_rows(self, rows) -> tuple[np.ndarray, np.ndarray]:
         """`_decisions` for a few posts given as `TextFeaturizer.rows` (same numbers, no scipy)."""
-        D = rows_dot(rows, self._stacked())
+        return self._split(rows_dot(rows, self._stacked()))
+
+    def _split(self, D: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         n_groups = len(self.groups_)
         return D[:, :n_groups] + self.group_model_.intercept_, D[:, n_groups:] + self.topic_intercept_
 

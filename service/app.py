@@ -5,7 +5,6 @@ import gc
 import ipaddress
 import json
 import logging
-import sys
 import time
 import uuid
 from contextlib import asynccontextmanager
@@ -232,19 +231,18 @@ def create_app(
         def step() -> bool:
             # one piece of the buffered writes (~2 ms), in a gap between requests; what is left
             # below a piece waits for the full idle pass (at most every 0.5 s)
-            pending_history = save_history is not None and store.unsaved >= WRITE_STEP
-            if pending_history:
+            if save_history is not None and store.unsaved >= WRITE_STEP:
                 save_history(WRITE_STEP)
             elif len(feed) >= WRITE_STEP:
                 feed.flush(WRITE_STEP)
             else:
                 return False
-            return (save_history is not None and store.unsaved >= WRITE_STEP) or len(feed) >= WRITE_STEP
+            return True
 
         app.state.batcher = Batcher(lambda posts: tag(pipeline, posts), max_batch=settings.tagging_batch,
                                     on_batch=metrics.tagging_batch.observe, after=after, idle=idle, step=step)
-        if hasattr(app.state.store, "start_mirror"):
-            app.state.store.start_mirror()  # after the model: the two would share the GIL
+        if hasattr(store, "start_mirror"):
+            store.start_mirror()  # after the model: the two would share the GIL
         metrics.model_info.labels(pipeline.model_version).set(1)
         metrics.ready.set(1)
         app.state.ready = True

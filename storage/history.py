@@ -184,22 +184,20 @@ SQLITE_CACHE_MB = 8
 SQLITE_MMAP_MB = 0
 
 
-def _sqlite_pragmas(cache_mb: int, mmap_mb: int):
-    def apply(dbapi_connection, _record) -> None:
-        cur = dbapi_connection.cursor()
-        # WAL lets the service read while a batch writes; NORMAL sync is safe with WAL
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute(f"PRAGMA mmap_size={int(mmap_mb) * 2**20}")
-        cur.execute(f"PRAGMA cache_size=-{int(cache_mb) * 1024}")
-        cur.close()
-    return apply
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cur = dbapi_connection.cursor()
+    # WAL lets the service read while a batch writes; NORMAL sync is safe with WAL
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute(f"PRAGMA mmap_size={SQLITE_MMAP_MB * 2**20}")
+    cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_MB * 1024}")
+    cur.close()
 
 
-def make_engine(url: str, cache_mb: int = SQLITE_CACHE_MB, mmap_mb: int = SQLITE_MMAP_MB) -> Engine:
+def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas(cache_mb, mmap_mb))
+        event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
 
@@ -449,9 +447,7 @@ class SqlHistoryStore:
             flush()
             n += len(batch)
         if self._mirror is not None and self._newest is not None:
-            self._mirror = MemoryHistoryStore(lsh_days=self.lsh_days, retention_days=self.retention_days)
-            self._mirror.add_many(self._run(sa.select(posts).where(posts.c.created_at >= _since),
-                                            {"since": _naive(self._cutoff())}))
+            self._mirror = self._read_mirror()
         return n
 
     def record_answer(self, post_id: str, answered_at: datetime) -> bool:
