@@ -63,8 +63,11 @@ def start_server(port: int, workers: int, db: Path) -> tuple[subprocess.Popen, f
     raise RuntimeError("the service did not become ready within 60 s")
 
 
-async def constant_rate(url: str, posts: list[dict], rate: float, seconds: float) -> tuple[list[float], int, int, list]:
+async def constant_rate(url: str, posts: list[dict], rate: float, seconds: float,
+                        server: psutil.Process | None = None) -> tuple[list[float], int, int, list, list]:
+    """Open-loop load; with `server`, its RSS (all processes, MB) every 30 s: where memory grows."""
     latencies: list[float] = []
+    rss_marks: list[dict] = []
     timeline: list[tuple[float, float]] = []  # (seconds since the start when sent, latency)
     errors = 0
     sent = 0
@@ -90,10 +93,12 @@ async def constant_rate(url: str, posts: list[dict], rate: float, seconds: float
             delay = target - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
+            if server is not None and i % int(rate * 30) == 0:
+                rss_marks.append({"at_s": int(i / rate), "posts": i, "rss_mb": round(sum(tree_rss_mb(server).values()), 1)})
             tasks.append(asyncio.create_task(one(posts[i % len(posts)])))
             sent += 1
         await asyncio.gather(*tasks)
-    return latencies, errors, sent, timeline
+    return latencies, errors, sent, timeline, rss_marks
 
 
 def by_window(timeline: list[tuple[float, float]], window: float = 30.0) -> list[dict]:
@@ -164,7 +169,8 @@ def main() -> None:
                 for p in posts[:50]:
                     c.post(f"{base}/v1/classify", json=live(p))
             rss_start = tree_rss_mb(ps)
-            lat, errors, sent, timeline = asyncio.run(constant_rate(f"{base}/v1/classify", posts, args.rate, args.seconds))
+            lat, errors, sent, timeline, rss_marks = asyncio.run(
+                constant_rate(f"{base}/v1/classify", posts, args.rate, args.seconds, server=ps))
             rss_end = tree_rss_mb(ps)
             batch_rate = batch_throughput(f"{base}/v1/classify/batch", posts, args.batch_size, args.batch_seconds)
             rss_after_batch = tree_rss_mb(ps)
@@ -189,6 +195,7 @@ def main() -> None:
         "by_30s": by_window(timeline),
         "rss_mb_start": rss_start,
         "rss_mb_end": rss_end,
+        "rss_by_30s": rss_marks,
         "batch_size": args.batch_size,
         "batch_posts_per_s": round(batch_rate, 1),
         "rss_mb_after_batch": rss_after_batch,

@@ -24,7 +24,7 @@ from .doc import Doc
 from .errors import DataError
 from .paths import DATA_DIR
 from .records import Location
-from .text import Token, lemmatize
+from .text import WORD_CACHE_SIZE, Token, lemmatize
 
 DEFAULT_LEXICON = DATA_DIR / "lexicons" / "repeats.yaml"
 
@@ -69,7 +69,9 @@ def stem(lemma: str) -> str:
     return lemma[:STEM]
 
 
-@lru_cache(maxsize=200_000)
+# bounded like the other word caches; also shares one int object per frequent term among the
+# history entries that hold it
+@lru_cache(maxsize=2 * WORD_CACHE_SIZE)
 def _term_hash(lemma: str) -> int:
     return stable_hash(stem(lemma))
 

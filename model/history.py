@@ -141,11 +141,10 @@ class MemoryHistoryStore:
         self._by_day: dict[date, list[str]] = defaultdict(list)
         self._incident_sizes: dict[str, int] = defaultdict(int)
         # the recent window: LSH buckets and places of posts newer than newest - lsh_days
-        # bucket → post id, or a list of them once a second post shares it (most buckets hold one
-        # post: a plain string there saves a list per bucket, 16 buckets a post)
-        self._buckets: dict[int, str | list[str]] = {}
+        self._buckets = BucketIndex()
         self._by_place: dict[tuple, list[str]] = defaultdict(list)
-        self._recent: dict[str, tuple[tuple[int, ...], tuple | None]] = {}  # id → (buckets, place key)
+        self._places: dict[tuple, tuple] = {}  # one shared tuple per place key
+        self._recent: dict[str, tuple[int | None, tuple | None]] = {}  # id → (bucket-index slot, place key)
         self._recent_heap: list[tuple[datetime, str]] = []  # (created_at, id): what to evict first
         self._newest: datetime | None = None
 
@@ -183,24 +182,18 @@ class MemoryHistoryStore:
                 fresh.append(e)
         if fresh:
             signed = [e for e in fresh if e.signature]
-            rows = lsh_buckets(np.stack([e.signature_array() for e in signed])).tolist() if signed else []
-            buckets_of = {e.post_id: tuple(row) for e, row in zip(signed, rows)}
+            rows = lsh_buckets(np.stack([e.signature_array() for e in signed])) if signed else None
+            row_of = {e.post_id: k for k, e in enumerate(signed)}
             for e in fresh:
-                row = buckets_of.get(e.post_id, ())
-                place = (e.region, e.group, e.location_key) if e.location_key is not None else None
-                self._recent[e.post_id] = (row, place)
-                heapq.heappush(self._recent_heap, (e.created_at, e.post_id))
-                buckets = self._buckets
-                for b in row:
-                    held = buckets.get(b)
-                    if held is None:
-                        buckets[b] = e.post_id
-                    elif held.__class__ is str:
-                        buckets[b] = [held, e.post_id]
-                    else:
-                        held.append(e.post_id)
-                if place is not None:
+                k = row_of.get(e.post_id)
+                slot = self._buckets.add(e.post_id, rows[k]) if k is not None else None
+                place = None
+                if e.location_key is not None:
+                    key = (e.region, e.group, e.location_key)
+                    place = self._places.setdefault(key, key)
                     self._by_place[place].append(e.post_id)
+                self._recent[e.post_id] = (slot, place)
+                heapq.heappush(self._recent_heap, (e.created_at, e.post_id))
         self._evict(window_start)
 
     def _evict(self, window_start: datetime) -> None:
@@ -212,21 +205,13 @@ class MemoryHistoryStore:
                 self._unindex_recent(pid)
 
     def _unindex_recent(self, post_id: str) -> None:
-        row, place = self._recent.pop(post_id, ((), None))
-        buckets = self._buckets
-        for b in row:
-            held = buckets.get(b)
-            if held is None:
-                continue
-            if held.__class__ is str:
-                if held == post_id:
-                    del buckets[b]
-            else:
-                _discard(buckets, b, post_id)
-                if len(held) == 1:
-                    buckets[b] = held[0]
+        slot, place = self._recent.pop(post_id, (None, None))
+        if slot is not None:
+            self._buckets.remove(slot)
         if place is not None:
             _discard(self._by_place, place, post_id)
+            if place not in self._by_place:
+                self._places.pop(place, None)
 
     def _remove(self, post_id: str, keep_day: bool = False) -> None:
         e = self._entries.pop(post_id)
@@ -282,16 +267,15 @@ class MemoryHistoryStore:
         since = as_utc(since)
         signatures = np.asarray(signatures, dtype=np.uint32).reshape(-1, NUM_PERM)
         out = []
-        for sig, row in zip(signatures, lsh_buckets(signatures).tolist()):
+        for sig, row in zip(signatures, lsh_buckets(signatures)):
             if sig[0] == 0xFFFFFFFF:
                 out.append([])
                 continue
             seen: dict[str, HistoryEntry] = {}
-            for b in row:
-                # the newest few of a crowded bucket (a text posted again and again) are enough:
-                # they carry the incident the older copies are in
-                held = self._buckets.get(b, ())
-                for pid in ((held,) if held.__class__ is str else held[-BUCKET_CAP:]):
+            # the newest few of a crowded bucket (a text posted again and again) are enough:
+            # they carry the incident the older copies are in
+            for held in self._buckets.lookup(row, BUCKET_CAP):
+                for pid in held:
                     if pid not in seen:
                         e = self._entries[pid]
                         if e.created_at >= since:
@@ -354,6 +338,109 @@ class MemoryHistoryStore:
         now = as_utc(now) if now is not None else datetime.now(UTC)
         self._evict(now - timedelta(days=self.lsh_days))
         return self.purge(now - timedelta(days=self.retention_days))
+
+
+class BucketIndex:
+    """LSH bucket key → post ids of the recent window, in little memory.
+
+    A dict of Python ints cost ~1.3 KB a post (16 keys, each an int object, a dict slot and a list);
+    here most keys sit in two sorted numpy arrays (key, slot: 16 bytes a key) and only the newest
+    posts, up to `merge_every`, in a dict. Each post gets a slot (its position in `_ids`, never
+    reused); removing a post clears its slot and lookups skip cleared slots, so removal is O(1) and
+    the arrays are filtered when the dead outnumber the living. Lookups return, per key, the newest
+    `cap` live post ids, oldest first: the same answer as one list per bucket in insertion order.
+    """
+
+    def __init__(self, merge_every: int = 1024):
+        self.merge_every = merge_every
+        self._ids: list[str | None] = []  # slot - _base → post id, None once removed
+        self._base = 0
+        self._keys = np.empty(0, dtype=np.int64)  # sorted by (key, slot)
+        self._slots = np.empty(0, dtype=np.int64)
+        self._dead = 0  # removed slots still in the arrays
+        self._pending: dict[int, list[int]] = {}  # key → slots, for posts since the last merge
+        self._pending_rows: list[np.ndarray] = []
+        self._pending_slots: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self._ids) - self._ids.count(None)
+
+    def add(self, post_id: str, row: np.ndarray) -> int:
+        """Index a post under its (BANDS,) bucket keys; returns its slot (for `remove`)."""
+        slot = self._base + len(self._ids)
+        self._ids.append(post_id)
+        self._pending_rows.append(row)
+        self._pending_slots.append(slot)
+        pending = self._pending
+        for b in row.tolist():
+            held = pending.get(b)
+            if held is None:
+                pending[b] = [slot]
+            else:
+                held.append(slot)
+        if len(self._pending_slots) >= self.merge_every:
+            self._merge()
+        return slot
+
+    def remove(self, slot: int) -> None:
+        i = slot - self._base
+        if 0 <= i < len(self._ids) and self._ids[i] is not None:
+            self._ids[i] = None
+            self._dead += 1
+
+    def lookup(self, row: np.ndarray, cap: int) -> list[list[str]]:
+        """For each key of `row`: the newest `cap` live post ids under it, oldest first."""
+        ids, base, slots = self._ids, self._base, self._slots
+        lo = np.searchsorted(self._keys, row, side="left").tolist()
+        hi = np.searchsorted(self._keys, row, side="right").tolist()
+        out = []
+        for b, start, end in zip(row.tolist(), lo, hi):
+            got: list[str] = []
+            for s in reversed(self._pending.get(b, ())):  # newer than anything in the arrays
+                pid = ids[s - base]
+                if pid is not None:
+                    got.append(pid)
+                    if len(got) == cap:
+                        break
+            while end > start and len(got) < cap:
+                chunk = slots[max(start, end - 2 * cap):end].tolist()
+                end -= len(chunk)
+                for s in reversed(chunk):
+                    pid = ids[s - base]
+                    if pid is not None:
+                        got.append(pid)
+                        if len(got) == cap:
+                            break
+            got.reverse()
+            out.append(got)
+        return out
+
+    def _merge(self) -> None:
+        """Move the pending posts into the sorted arrays (O(n): an insert of sorted keys)."""
+        if self._pending_slots:
+            keys = np.concatenate(self._pending_rows).astype(np.int64)
+            slots = np.repeat(np.asarray(self._pending_slots, dtype=np.int64), [len(r) for r in self._pending_rows])
+            order = np.lexsort((slots, keys))
+            keys, slots = keys[order], slots[order]
+            # after the equal keys already there: those are older posts (smaller slots)
+            at = np.searchsorted(self._keys, keys, side="right")
+            self._keys = np.insert(self._keys, at, keys)
+            self._slots = np.insert(self._slots, at, slots)
+            self._pending = {}
+            self._pending_rows = []
+            self._pending_slots = []
+        if self._dead and self._dead * 2 >= len(self._ids):
+            self._compact()
+
+    def _compact(self) -> None:
+        alive = np.fromiter((pid is not None for pid in self._ids), dtype=bool, count=len(self._ids))
+        keep = alive[self._slots - self._base]
+        self._keys, self._slots = self._keys[keep], self._slots[keep]
+        # windows are evicted oldest first: the leading removed slots can go from the id list
+        first = int(np.argmax(alive)) if alive.any() else len(self._ids)
+        del self._ids[:first]
+        self._base += first
+        self._dead = 0
 
 
 def _normalize(e: HistoryEntry) -> None:

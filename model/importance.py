@@ -32,7 +32,7 @@ from .doc import Doc
 from .errors import DataError
 from .paths import DATA_DIR
 from .records import Engagement, Importance
-from .text import lower_yo
+from .text import WORD_CACHE_SIZE, lower_yo
 
 log = logging.getLogger(__name__)
 
@@ -256,8 +256,9 @@ class _CharNgramScorer:
                 grams.extend(w[i:i + n] for i in range(len(w) - n + 1))
             vocab = self.vocabulary
             ids = np.array([vocab[g] for g in grams if g in vocab], dtype=np.int64)
-            if len(self._word_ids) < 100_000:
-                self._word_ids[word] = ids
+            if len(self._word_ids) >= 2 * WORD_CACHE_SIZE:  # whitespace-split words: more forms
+                self._word_ids.clear()  # bounded (see model.text.WORD_CACHE_SIZE); the hot words return at once
+            self._word_ids[word] = ids
         return ids
 
     def proba(self, texts: list[str]) -> np.ndarray:

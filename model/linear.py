@@ -25,7 +25,7 @@ from sklearn.svm import LinearSVC
 from sklearn.utils import murmurhash3_32
 from sklearn.utils.validation import check_is_fitted
 
-from .text import lemmatize
+from .text import WORD_CACHE_SIZE, lemmatize
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def lemma_string(lower: str) -> str:
     return " ".join(lemmatize(w) for w in _WORD.findall(lower))
 
 
-@lru_cache(maxsize=100_000)
+@lru_cache(maxsize=2 * WORD_CACHE_SIZE)  # shared by the topic and route featurizers
 def _word_features(word: str, char_bits: int, n_min: int, n_max: int, word_bits: int) -> tuple[np.ndarray, int, str]:
     """A word's hashed char n-grams (of " word ", like char_wb), its hashed lemma, and the lemma.
 

@@ -209,7 +209,14 @@ def clear_preloaded_lemmas() -> None:
     lemmatize.cache_clear()
 
 
-@lru_cache(maxsize=500_000)
+# Per-word caches (lemmas here, the featurizers' hashed n-grams, the importance and threat models'
+# vocabulary ids) are bounded at a few thousand words each: posts follow Zipf's law, so 8,192 words
+# keep ~85 % of the hits of an unbounded cache, while a 100,000-word cache kept growing for hours
+# (~1 KB a word across the caches) and made a serving process's memory climb with every new word.
+WORD_CACHE_SIZE = 8192
+
+
+@lru_cache(maxsize=2 * WORD_CACHE_SIZE)
 def lemmatize(word_lower: str) -> str:
     """pymorphy normal form of a lower-case word (ё → е); cached because posts repeat words."""
     known = _KNOWN_LEMMAS.get(word_lower)

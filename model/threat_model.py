@@ -28,12 +28,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from .linear import rows_dot
+from .text import WORD_CACHE_SIZE
 from .threat import REASONS, words
 
 _CYR3 = re.compile(r"[а-я]{3}")
 _SENTENCE = re.compile(r"[^.!?…;\n]+[.!?…;]*")
 _STEM = 5
-_CACHE_LIMIT = 400_000
+_CACHE_LIMIT = WORD_CACHE_SIZE
 FEW_ROWS = 8  # batches up to this many texts are scored with rows_dot, not a sparse product
 _NO_BIGRAMS: dict[str, int] = {}
 

@@ -67,7 +67,7 @@ buckets = sa.Table(
 
 CHUNK = 500  # ids per IN (...) — well under SQLite's and PostgreSQL's parameter limits
 WRITE_BEHIND_MAX = 512  # unsaved entries that make add_many save at once (write_behind)
-NO_OLD_MAX = 500_000  # authors remembered as having nothing before the mirror's window
+NO_OLD_MAX = 50_000  # authors remembered as having nothing before the mirror's window
 
 # Statements built once with expanding parameters: building an IN clause from literal values costs
 # more than running the indexed query itself.
