@@ -358,9 +358,9 @@ class BucketIndex:
         self._keys = np.empty(0, dtype=np.int64)  # sorted by (key, slot)
         self._slots = np.empty(0, dtype=np.int64)
         self._dead = 0  # removed slots still in the arrays
-        self._pending: dict[int, list[int]] = {}  # key → slots, for posts since the last merge
+        # the posts since the last merge (the last len(_pending_rows) slots): key → slots, and their rows
+        self._pending: dict[int, list[int]] = {}
         self._pending_rows: list[np.ndarray] = []
-        self._pending_slots: list[int] = []
 
     def __len__(self) -> int:
         return len(self._ids) - self._ids.count(None)
@@ -370,7 +370,6 @@ class BucketIndex:
         slot = self._base + len(self._ids)
         self._ids.append(post_id)
         self._pending_rows.append(row)
-        self._pending_slots.append(slot)
         pending = self._pending
         for b in row.tolist():
             held = pending.get(b)
@@ -378,7 +377,7 @@ class BucketIndex:
                 pending[b] = [slot]
             else:
                 held.append(slot)
-        if len(self._pending_slots) >= self.merge_every:
+        if len(self._pending_rows) >= self.merge_every:
             self._merge()
         return slot
 
@@ -417,9 +416,11 @@ class BucketIndex:
 
     def _merge(self) -> None:
         """Move the pending posts into the sorted arrays (O(n): an insert of sorted keys)."""
-        if self._pending_slots:
-            keys = np.concatenate(self._pending_rows).astype(np.int64)
-            slots = np.repeat(np.asarray(self._pending_slots, dtype=np.int64), [len(r) for r in self._pending_rows])
+        if self._pending_rows:
+            rows = np.stack(self._pending_rows).astype(np.int64)
+            first = self._base + len(self._ids) - len(rows)
+            keys = rows.ravel()
+            slots = np.repeat(np.arange(first, first + len(rows), dtype=np.int64), rows.shape[1])
             order = np.lexsort((slots, keys))
             keys, slots = keys[order], slots[order]
             # after the equal keys already there: those are older posts (smaller slots)
@@ -428,7 +429,6 @@ class BucketIndex:
             self._slots = np.insert(self._slots, at, slots)
             self._pending = {}
             self._pending_rows = []
-            self._pending_slots = []
         if self._dead and self._dead * 2 >= len(self._ids):
             self._compact()
 

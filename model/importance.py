@@ -256,8 +256,10 @@ class _CharNgramScorer:
                 grams.extend(w[i:i + n] for i in range(len(w) - n + 1))
             vocab = self.vocabulary
             ids = np.array([vocab[g] for g in grams if g in vocab], dtype=np.int64)
-            if len(self._word_ids) >= 2 * WORD_CACHE_SIZE:  # whitespace-split words: more forms
-                self._word_ids.clear()  # bounded (see model.text.WORD_CACHE_SIZE); the hot words return at once
+            # bounded (model.text.WORD_CACHE_SIZE; ×2: whitespace-split words have more forms);
+            # emptied when full, the hot words are back at once
+            if len(self._word_ids) >= 2 * WORD_CACHE_SIZE:
+                self._word_ids.clear()
             self._word_ids[word] = ids
         return ids
 
