@@ -1,9 +1,14 @@
 """Load benchmark of the REST service: a second process sends real posts on 127.0.0.1 only.
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/bench_service.py [--rate 100] [--seconds 120] [--workers 1]
+        [--history 30000 --mirror-posts 20000 --warmup-seconds 60]
 
 Measures: cold start to ready (new database, then a restart on the filled one), p50/p95/p99 latency at a fixed request rate (open loop), errors,
 server RSS at start and end (all worker processes), and the batch endpoint's throughput.
+With --history N, the service first takes N other real posts of the last --history-hours through its
+batch endpoint and is restarted: the load then meets a service in its steady state, whose history
+mirror is full (--mirror-posts sets OTKLIK_HISTORY_MIRROR_POSTS; the default is the service's).
+With --warmup-seconds, the same load runs that long on other posts before the measured run.
 Bounded: at most rate × seconds requests, and the server is stopped at the end.
 """
 from __future__ import annotations
@@ -19,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
@@ -41,10 +46,12 @@ def tree_rss_mb(proc: psutil.Process) -> dict[str, float]:
     return rss
 
 
-def start_server(port: int, workers: int, db: Path) -> tuple[subprocess.Popen, float]:
+def start_server(port: int, workers: int, db: Path, mirror_posts: int | None = None) -> tuple[subprocess.Popen, float]:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OTKLIK_DATABASE_URL": f"sqlite:///{db}",
            "OTKLIK_LOG_JSON": "true"}
     env.pop("OTKLIK_API_TOKENS", None)
+    if mirror_posts is not None:
+        env["OTKLIK_HISTORY_MIRROR_POSTS"] = str(mirror_posts)
     started = time.perf_counter()
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "otklik"), "serve", "--host", HOST, "--port", str(port),
@@ -134,6 +141,19 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
+def fill_history(url: str, posts: list[dict], hours: float, size: int = 200) -> float:
+    """Tag `posts` as published evenly over the last `hours`, oldest first; returns the seconds taken."""
+    start = time.perf_counter()
+    now = datetime.now(timezone.utc)
+    step = timedelta(hours=hours) / max(1, len(posts))
+    with httpx.Client(timeout=300) as client:
+        for i in range(0, len(posts), size):
+            chunk = [{**p, "created_at": (now - timedelta(hours=hours) + (i + k) * step).isoformat(timespec="seconds")}
+                     for k, p in enumerate(posts[i:i + size])]
+            client.post(url, json={"posts": chunk}).raise_for_status()
+    return time.perf_counter() - start
+
+
 def batch_throughput(url: str, posts: list[dict], size: int, seconds: float) -> float:
     done = 0
     start = time.perf_counter()
@@ -155,19 +175,45 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--batch-size", type=int, default=200)
     ap.add_argument("--batch-seconds", type=float, default=20)
+    ap.add_argument("--history", type=int, default=0, help="posts tagged before the load (then a restart)")
+    ap.add_argument("--history-hours", type=float, default=72)
+    ap.add_argument("--mirror-posts", type=int, default=None, help="OTKLIK_HISTORY_MIRROR_POSTS")
+    ap.add_argument("--warmup-seconds", type=float, default=0, help="the same load before the measured one")
     args = ap.parse_args()
 
-    posts = real_posts(20000)
+    every = real_posts()
+    posts = every[:20000]  # the load's posts, as in earlier runs; the history is the other ones
     random.Random(1).shuffle(posts)
+    earlier = every[20000:20000 + args.history]
+    if len(earlier) < args.history:
+        raise SystemExit(f"--history: expected at most {len(every) - 20000} posts, got {args.history}")
+    random.Random(2).shuffle(earlier)
     port = free_port()
+    filled = None
     with tempfile.TemporaryDirectory() as tmp:
-        proc, cold = start_server(port, args.workers, Path(tmp) / "bench.db")
+        proc, cold = start_server(port, args.workers, Path(tmp) / "bench.db", args.mirror_posts)
+        if earlier:
+            try:
+                filled = fill_history(f"http://{HOST}:{port}/v1/classify/batch", earlier, args.history_hours)
+            finally:
+                stop(proc)
+            proc, _ = start_server(port, args.workers, Path(tmp) / "bench.db", args.mirror_posts)
+            time.sleep(10)  # the history mirror is read in the background after ready
         ps = psutil.Process(proc.pid)
         try:
             base = f"http://{HOST}:{port}"
             with httpx.Client() as c:  # warm-up
                 for p in posts[:50]:
                     c.post(f"{base}/v1/classify", json=live(p))
+            warmup = None
+            if args.warmup_seconds:
+                # the same load first (other posts), unmeasured but for its RSS: the per-word caches
+                # fill and a capped history mirror turns over, as in a service that has run for a while
+                rest = posts[int(args.rate * args.seconds):] or posts
+                w_lat, w_errors, _, _, w_rss = asyncio.run(
+                    constant_rate(f"{base}/v1/classify", rest, args.rate, args.warmup_seconds, server=ps))
+                warmup = {"seconds": args.warmup_seconds, "errors": w_errors, "p50_ms": round(1000 * pct(w_lat, 0.5), 2),
+                          "p99_ms": round(1000 * pct(w_lat, 0.99), 2), "rss_by_30s": w_rss}
             rss_start = tree_rss_mb(ps)
             lat, errors, sent, timeline, rss_marks = asyncio.run(
                 constant_rate(f"{base}/v1/classify", posts, args.rate, args.seconds, server=ps))
@@ -178,10 +224,13 @@ def main() -> None:
             stop(proc)
         # a restart on the database the run filled (migrated, ~20,000 posts of history): what an
         # operator's restart or a worker's replacement costs
-        proc, restart = start_server(port, args.workers, Path(tmp) / "bench.db")
+        proc, restart = start_server(port, args.workers, Path(tmp) / "bench.db", args.mirror_posts)
         stop(proc)
     report = {
         "workers": args.workers,
+        "history_posts": args.history,
+        "history_fill_s": round(filled, 1) if filled is not None else None,
+        "mirror_posts": args.mirror_posts,
         "cold_start_to_ready_s": round(cold, 2),
         "restart_to_ready_s": round(restart, 2),
         "rate_rps": args.rate,
@@ -196,6 +245,7 @@ def main() -> None:
         "rss_mb_start": rss_start,
         "rss_mb_end": rss_end,
         "rss_by_30s": rss_marks,
+        "warmup": warmup,
         "batch_size": args.batch_size,
         "batch_posts_per_s": round(batch_rate, 1),
         "rss_mb_after_batch": rss_after_batch,

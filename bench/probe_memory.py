@@ -1,6 +1,6 @@
 """Where the service's memory goes: the app in process, single real posts through its REST API.
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/probe_memory.py [--posts 12050] [--trace]
+    OMP_NUM_THREADS=1 .venv/bin/python bench/probe_memory.py [--posts 12050] [--trace] [--mirror-posts N]
 
 Prints RSS every 1,000 posts (the same shuffled posts as bench_service.py, created_at = now); with
 --trace, also the Python allocations that grew between post 4,000 and the end, by file and by
@@ -29,17 +29,20 @@ def main() -> None:
     ap.add_argument("--posts", type=int, default=12050)
     ap.add_argument("--trace", action="store_true")
     ap.add_argument("--top", type=int, default=30)
+    ap.add_argument("--mirror-posts", type=int, default=None, help="OTKLIK_HISTORY_MIRROR_POSTS")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["OTKLIK_DATABASE_URL"] = f"sqlite:///{Path(tmp) / 'probe.db'}"
         os.environ["OTKLIK_AUTH_DISABLED"] = "true"
+        if args.mirror_posts is not None:
+            os.environ["OTKLIK_HISTORY_MIRROR_POSTS"] = str(args.mirror_posts)
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
         from fastapi.testclient import TestClient
 
         from service.app import create_app
 
-        posts = real_posts(20000)
+        posts = real_posts(max(20000, args.posts))
         random.Random(1).shuffle(posts)
         rss = lambda: round(psutil.Process().memory_info().rss / 2**20)  # noqa: E731
         with TestClient(create_app()) as client:

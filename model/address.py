@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .text import lower_yo, morph
+from .text import WORD_CACHE_SIZE, lower_yo, morph
 
 # A word of the lower-cased text: letters/digits, inner hyphens kept («кызыл-уруп», «5-й», «р-н»).
 # Letters and digits written together are split («шаврова25» → «шаврова», «25»; «д12к1»).
@@ -136,12 +136,12 @@ def parse_house(lower: str, pos: int) -> House | None:
 
 
 # pymorphy parses are big objects: keep few of them; the yes/no answers below are cached widely
-@lru_cache(maxsize=20_000)
+@lru_cache(maxsize=WORD_CACHE_SIZE // 2)
 def _parses(word: str):
     return morph().parse(word)
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=2 * WORD_CACHE_SIZE)
 def is_adjective(word: str) -> bool:
     """The word reads as an adjective (or participle) in its most likely parse."""
     if not re.fullmatch(r"[а-яё-]+", word):
@@ -157,7 +157,7 @@ def is_adjective(word: str) -> bool:
 _ADJ_ENDINGS = ("ская", "цкая", "ской", "цкой", "скую", "ский", "цкий", "ское", "ская", "ная", "ной", "ную", "ный", "ное", "вая", "вой", "вую", "вый")
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=2 * WORD_CACHE_SIZE)
 def is_name_like(word: str) -> bool:
     """A lower-case word that may be a proper name (surname, name, place), for lower-case posts."""
     if not re.fullmatch(r"[а-яё-]+", word):
@@ -169,7 +169,7 @@ def is_name_like(word: str) -> bool:
 
 
 ORDINAL = re.compile(r"^(\d+)-?(?:я|й|е|ая|ый|ой|ий|ья|ое|ей|го|ого|ему|ом|ую|ю|м|х|ых|ой)$")
-@lru_cache(maxsize=50_000)
+@lru_cache(maxsize=WORD_CACHE_SIZE)
 def is_verb(word: str) -> bool:
     """The word reads as a verb or an adverb first («Требуется»): it starts a sentence, names nothing."""
     return _parses(word)[0].tag.POS in ("VERB", "INFN", "PRTS", "ADVB", "PRED", "GRND")

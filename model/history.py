@@ -124,6 +124,28 @@ def _intern(value: str | None) -> str | None:
     return sys.intern(value) if value is not None else None
 
 
+_NO_FACTS: frozenset[str] = frozenset()
+# Most posts carry the same few tag sets (no repeat link, an importance level, zero or one exclusion);
+# a dict of them costs ~300 bytes a post, so equal ones are shared. Entries are read-only once stored.
+_SHARED_TAGS: dict[tuple, dict] = {}
+_SHARED_TAGS_MAX = 4096
+
+
+def _shared_tags(tags: dict) -> dict:
+    if tags.keys() != {"repeat_of", "importance", "exclusions"} or tags["repeat_of"]:
+        return tags
+    exclusions = tags["exclusions"]
+    if not isinstance(exclusions, list) or not all(isinstance(x, str) for x in exclusions):
+        return tags
+    key = (tags["importance"], tuple(exclusions))
+    shared = _SHARED_TAGS.get(key)
+    if shared is None:
+        if len(_SHARED_TAGS) >= _SHARED_TAGS_MAX or not isinstance(key[0], (str, type(None))):
+            return tags
+        shared = _SHARED_TAGS[key] = {"repeat_of": [], "importance": key[0], "exclusions": list(key[1])}
+    return shared
+
+
 class MemoryHistoryStore:
     """In-process history: dicts by id, author and day; the recent `lsh_days` also by LSH bucket and
     by place (the incident lookups), evicted as the newest post moves on.
@@ -159,6 +181,8 @@ class MemoryHistoryStore:
     def add_many(self, entries: Sequence[HistoryEntry]) -> None:
         if not entries:
             return
+        # the last version of an id in the batch wins (indexed twice, the first would stay findable)
+        entries = list({e.post_id: e for e in entries}.values())
         for e in entries:
             _normalize(e)
         newest = max(e.created_at for e in entries)
@@ -213,12 +237,11 @@ class MemoryHistoryStore:
             if place not in self._by_place:
                 self._places.pop(place, None)
 
-    def _remove(self, post_id: str, keep_day: bool = False) -> None:
+    def _remove(self, post_id: str) -> None:
         e = self._entries.pop(post_id)
         if e.author_id is not None:
             _discard(self._by_author, e.author_id, post_id)
-        if not keep_day:
-            _discard(self._by_day, e.created_at.date(), post_id)
+        _discard(self._by_day, e.created_at.date(), post_id)
         if e.incident_id is not None:
             self._incident_sizes[e.incident_id] -= 1
             if self._incident_sizes[e.incident_id] <= 0:
@@ -263,18 +286,25 @@ class MemoryHistoryStore:
                 out[a] = entries
         return out
 
-    def similar(self, signatures, since):
+    def similar(self, signatures, since, shortfall: list[dict[int, int]] | None = None):
+        """`shortfall`, when given a list, gets for each signature {bucket key: how many fewer than
+        BUCKET_CAP posts it held}: what an older part of the history (a database) may add."""
         since = as_utc(since)
         signatures = np.asarray(signatures, dtype=np.uint32).reshape(-1, NUM_PERM)
         out = []
         for sig, row in zip(signatures, lsh_buckets(signatures)):
+            short: dict[int, int] = {}
+            if shortfall is not None:
+                shortfall.append(short)
             if sig[0] == 0xFFFFFFFF:
                 out.append([])
                 continue
             seen: dict[str, HistoryEntry] = {}
             # the newest few of a crowded bucket (a text posted again and again) are enough:
             # they carry the incident the older copies are in
-            for held in self._buckets.lookup(row, BUCKET_CAP):
+            for b, held in zip(row.tolist(), self._buckets.lookup(row, BUCKET_CAP)):
+                if len(held) < BUCKET_CAP:
+                    short[b] = BUCKET_CAP - len(held)
                 for pid in held:
                     if pid not in seen:
                         e = self._entries[pid]
@@ -283,13 +313,16 @@ class MemoryHistoryStore:
             out.append(list(seen.values()))
         return out
 
-    def at_places(self, keys, since):
+    def at_places(self, keys, since, shortfall: dict[tuple, int] | None = None):
+        """`shortfall`, when given a dict, gets {key: how many fewer than PLACE_CAP posts it held}."""
         since = as_utc(since)
         out = {}
         for key in set(keys):
-            ids = self._by_place.get(key)
+            ids = self._by_place.get(key, ())[-PLACE_CAP:]
+            if shortfall is not None and len(ids) < PLACE_CAP:
+                shortfall[key] = PLACE_CAP - len(ids)
             if ids:
-                entries = [self._entries[i] for i in ids[-PLACE_CAP:] if self._entries[i].created_at >= since]
+                entries = [self._entries[i] for i in ids if self._entries[i].created_at >= since]
                 if entries:
                     out[key] = entries
         return out
@@ -319,25 +352,84 @@ class MemoryHistoryStore:
 
     def purge(self, before: datetime) -> int:
         before = as_utc(before)
-        removed = 0
+        gone: list[HistoryEntry] = []
         for day in [d for d in self._by_day if d <= before.date()]:
             ids = self._by_day[day]
             kept = [pid for pid in ids if self._entries[pid].created_at >= before]
-            for pid in ids:
-                if self._entries[pid].created_at < before:
-                    # the day list is rebuilt below: don't pay a list.remove per post
-                    self._remove(pid, keep_day=True)
-                    removed += 1
+            if len(kept) < len(ids):
+                gone.extend(self._entries[pid] for pid in ids if self._entries[pid].created_at < before)
             if kept:
                 self._by_day[day] = kept
             else:
                 del self._by_day[day]
-        return removed
+        if gone:
+            self._remove_many(gone)
+        self._drop_stale_heap()
+        return len(gone)
+
+    def _remove_many(self, gone: list[HistoryEntry]) -> None:
+        """Remove entries whose day lists are already rebuilt: each author's and place's list is
+        filtered once (a list.remove per post costs O(n) each for a prolific author or place)."""
+        ids = {e.post_id for e in gone}
+        authors = {e.author_id for e in gone if e.author_id is not None}
+        places = set()
+        for e in gone:
+            del self._entries[e.post_id]
+            if e.incident_id is not None:
+                self._incident_sizes[e.incident_id] -= 1
+                if self._incident_sizes[e.incident_id] <= 0:
+                    del self._incident_sizes[e.incident_id]
+            slot, place = self._recent.pop(e.post_id, (None, None))
+            if slot is not None:
+                self._buckets.remove(slot)
+            if place is not None:
+                places.add(place)
+        for index, keys in ((self._by_author, authors), (self._by_place, places)):
+            for key in keys:
+                kept = [pid for pid in index[key] if pid not in ids]
+                if kept:
+                    index[key] = kept
+                else:
+                    del index[key]
+                    if index is self._by_place:
+                        self._places.pop(key, None)
+
+    def _drop_stale_heap(self) -> None:
+        # the eviction heap's oldest items may name posts purged meanwhile: without this they would
+        # stay until the window slid past them, however small a count cap keeps the store
+        heap, entries = self._recent_heap, self._entries
+        while heap:
+            t, pid = heap[0]
+            e = entries.get(pid)
+            if e is not None and e.created_at == t:
+                break
+            heapq.heappop(heap)
 
     def purge_expired(self, now: datetime | None = None) -> int:
         now = as_utc(now) if now is not None else datetime.now(UTC)
         self._evict(now - timedelta(days=self.lsh_days))
         return self.purge(now - timedelta(days=self.retention_days))
+
+    def floor_keeping(self, keep: int) -> datetime | None:
+        """The time from which at most `keep` entries are newer or as new (None: there are no more
+        than `keep`): `purge(floor)` then keeps that many (ties in time go together)."""
+        excess = len(self._entries) - keep
+        if excess <= 0:
+            return None
+        times: list[datetime] = []
+        for day in sorted(self._by_day):  # whole days, oldest first, until the excess is among them
+            times.extend(self._entries[pid].created_at for pid in self._by_day[day])
+            if len(times) >= excess:
+                break
+        return heapq.nsmallest(excess, times)[-1] + timedelta(microseconds=1)
+
+    def evict_oldest(self, keep: int) -> datetime | None:
+        """Remove the oldest entries until at most `keep` are left; returns the time from which every
+        entry is still here, None when nothing was removed."""
+        floor = self.floor_keeping(keep)
+        if floor is not None:
+            self.purge(floor)
+        return floor
 
 
 class BucketIndex:
@@ -449,6 +541,10 @@ def _normalize(e: HistoryEntry) -> None:
     e.topic = _intern(e.topic)
     e.place = _intern(e.place)
     e.source = _intern(e.source)
+    if not e.facts:
+        e.facts = _NO_FACTS
+    if e.tags:
+        e.tags = _shared_tags(e.tags)
     e.created_at = as_utc(e.created_at)
     if e.detected_at is not None:
         e.detected_at = as_utc(e.detected_at)

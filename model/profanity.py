@@ -26,7 +26,7 @@ from .doc import Doc
 from .errors import DataError
 from .paths import DATA_DIR
 from .records import Finding, Span
-from .text import Text
+from .text import WORD_CACHE_SIZE, Text
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ _REPEATS = re.compile(r"(.)\1+")
 _LETTERS_1 = tuple("абвгдежзийклмнопрстуфхцчшщъыьэюя")
 _FILLERS = _LETTERS_1 + ("уй", "зд", "ля", "ба", "еб", "из", "ую", "уе", "ид", "ди")
 _FILLERS_SHORT = ("у", "и", "е", "я", "а", "о", "б", "з", "д", "л", "х", "уй", "зд", "ля", "ба")
-_MASKED_CACHE = 50_000  # masked runs whose verdict a detector remembers
+_MASKED_CACHE = WORD_CACHE_SIZE  # masked runs whose verdict a detector remembers
 _UNSEEN = object()
 
 

@@ -34,7 +34,7 @@ from .doc import Doc
 from .errors import DataError
 from .paths import DATA_DIR
 from .records import Finding, Span
-from .text import Text, Token, lemmatize, morph
+from .text import WORD_CACHE_SIZE, Text, Token, lemmatize, morph
 
 log = logging.getLogger(__name__)
 
@@ -206,13 +206,13 @@ def lexeme_forms(lemmas: Iterable[str]) -> set[str]:
     return out
 
 
-@lru_cache(maxsize=20_000)
+@lru_cache(maxsize=WORD_CACHE_SIZE)
 def mostly_noun(word_lower: str) -> bool:
     """The noun readings outweigh the rest ("мочи" is моча/мочь more than мочить; "бей" is бить)."""
     return sum(p.score for p in morph().parse(word_lower) if p.tag.POS == "NOUN") >= 0.5
 
 
-@lru_cache(maxsize=100_000)
+@lru_cache(maxsize=2 * WORD_CACHE_SIZE)
 def grammemes(word_lower: str) -> frozenset[str]:
     """pymorphy grammemes of the most likely parse (POS, tense, person, mood ...)."""
     if not word_lower or not re.search("[а-я]", word_lower):

@@ -35,7 +35,7 @@ from .doc import Doc
 from .errors import DataError
 from .paths import DATA_DIR
 from .records import Finding
-from .text import Text, Token, lemmatize, morph
+from .text import WORD_CACHE_SIZE, Text, Token, lemmatize, morph
 from .threat import REASONS as THREAT_REASONS
 from .threat import StemIndex, ThreatRules, grammemes, iter_mapped_words, lexeme_forms, mapped_words, sentences
 
@@ -479,7 +479,7 @@ class AbuseDetector:
         # classifier says: it learned these very words ("коза соседа" scores 0.8)
         return None
 
-@lru_cache(maxsize=50_000)
+@lru_cache(maxsize=WORD_CACHE_SIZE)
 def _cases(word_lower: str) -> frozenset[str]:
     """Every case the word can be in ("этот" is nominative or accusative)."""
     out: set[str] = set()

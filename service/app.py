@@ -45,7 +45,7 @@ def open_history(settings: Settings):
     single = settings.workers == 1
     store = open_store(settings.database_url, retention_days=settings.history_retention_days,
                        mirror_recent=single, write_behind=single, mirror_in_background=single,
-                       hold_mirror=single)
+                       hold_mirror=single, mirror_max_posts=settings.history_mirror_posts)
     store.purge_expired()  # retention: at every start (and daily by the operator's cron, see README)
     return store
 

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     # history retention for repeats/incidents (days); texts are never stored
     history_retention_days: int = Field(365, ge=1)
     history_enabled: bool = True
+    # the newest posts kept in memory for repeat and incident lookups (older ones are read from the
+    # database); ~1.5 KB each, so the default bounds the mirror near 75 MB per service
+    history_mirror_posts: int = Field(50_000, ge=100)
 
     @field_validator("api_tokens")
     @classmethod

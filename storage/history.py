@@ -23,11 +23,13 @@ from sqlalchemy.engine import Engine
 
 from model.fingerprint import NUM_PERM, lsh_buckets
 from model.history import (
+    BUCKET_CAP,
     DEFAULT_LSH_DAYS,
     DEFAULT_RETENTION_DAYS,
     UTC,
     HistoryEntry,
     IssueKey,
+    PLACE_CAP,
     MemoryHistoryStore,
     as_utc,
 )
@@ -83,17 +85,37 @@ Q_BY_AUTHORS_SINCE = sa.select(posts).where(
     posts.c.author_id.in_(_ids), posts.c.created_at >= _since, posts.c.created_at < _until
 )
 _FAR_PAST, _FAR_FUTURE = datetime(1900, 1, 1), datetime(9999, 1, 1)
-# one query: the bucket hits and their entries (bucket, then every column of the post)
-Q_SIMILAR = (
-    sa.select(buckets.c.bucket, posts)
-    .join(posts, posts.c.post_id == buckets.c.post_id)
-    .where(buckets.c.bucket.in_(sa.bindparam("buckets", expanding=True)), buckets.c.created_at >= _since)
+# The newest BUCKET_CAP hits of each LSH bucket (as the in-memory index reads them: a text posted
+# again and again fills its buckets, and its newest copies carry the incident), by a window function
+# (SQLite ≥ 3.25, PostgreSQL): only the ids, light rows, and then the kept posts.
+_bucket_rank = sa.func.row_number().over(
+    partition_by=buckets.c.bucket, order_by=(buckets.c.created_at.desc(), buckets.c.post_id.desc())).label("rank")
+_bucket_hits = (
+    sa.select(buckets.c.bucket, buckets.c.post_id, _bucket_rank)
+    .where(buckets.c.bucket.in_(sa.bindparam("buckets", expanding=True)),
+           buckets.c.created_at >= _since, buckets.c.created_at < _until)
+    .subquery()
 )
-Q_PLACES = sa.select(posts).where(
-    posts.c.region == sa.bindparam("region"),
-    posts.c.topic_group.is_not_distinct_from(sa.bindparam("group")),
-    posts.c.location_key.in_(sa.bindparam("keys", expanding=True)),
-    posts.c.created_at >= _since,
+Q_SIMILAR = (
+    sa.select(_bucket_hits.c.bucket, _bucket_hits.c.post_id)
+    .where(_bucket_hits.c.rank <= BUCKET_CAP)
+    .order_by(_bucket_hits.c.bucket, _bucket_hits.c.rank)
+)
+# the newest PLACE_CAP posts of each place, whole
+_place_rank = sa.func.row_number().over(
+    partition_by=posts.c.location_key, order_by=(posts.c.created_at.desc(), posts.c.post_id.desc())).label("rank")
+_place_hits = (
+    sa.select(posts.c.post_id, _place_rank)
+    .where(posts.c.region == sa.bindparam("region"),
+           posts.c.topic_group.is_not_distinct_from(sa.bindparam("group")),
+           posts.c.location_key.in_(sa.bindparam("keys", expanding=True)),
+           posts.c.created_at >= _since, posts.c.created_at < _until)
+    .subquery()
+)
+Q_PLACES = (
+    sa.select(posts, _place_hits.c.rank)
+    .join(_place_hits, _place_hits.c.post_id == posts.c.post_id)
+    .where(_place_hits.c.rank <= PLACE_CAP)
 )
 Q_INCIDENTS = (
     sa.select(posts.c.incident_id, sa.func.count()).where(posts.c.incident_id.in_(_ids)).group_by(posts.c.incident_id)
@@ -214,19 +236,28 @@ class SqlHistoryStore:
         write_behind: bool = False,
         mirror_in_background: bool = False,
         hold_mirror: bool = False,
+        mirror_max_posts: int | None = None,
     ):
         """hold_mirror (with mirror_in_background): the load waits for start_mirror(), so that a
-        caller can finish its own start first (the load competes with it for the GIL)."""
+        caller can finish its own start first (the load competes with it for the GIL).
+        mirror_max_posts: the mirror keeps at most this many of the newest posts (None: all of the
+        window) — what bounds the service's memory when posts come faster than the window turns."""
+        if mirror_max_posts is not None and mirror_max_posts < 1:
+            raise ValueError(f"mirror_max_posts: expected a positive count or None, got {mirror_max_posts}")
         self.engine = engine
         self.lsh_days = lsh_days
         self.retention_days = retention_days
         self.mirror_recent = mirror_recent
+        self.mirror_max_posts = mirror_max_posts
+        # with a count cap, the mirror holds every post from _floor on (None: the whole window)
+        self._floor: datetime | None = None
         # write_behind (needs the mirror): add_many updates the mirror at once and the database at
         # the next save() — the service calls it when its tagging thread is idle, at most every
         # 0.5 s, and at close. Reads see unsaved entries (from the mirror, or merged in), so
         # repeats and incidents stay exact; a crash loses at most the unsaved entries.
         self.write_behind = write_behind and mirror_recent
         self._unsaved: dict[str, HistoryEntry] = {}
+        self._unsaved_oldest: datetime | None = None  # the oldest created_at among them
         self._lock = threading.RLock()
         # authors known to have nothing in the database before the mirror's window:
         # author → (since, cutoff) of the empty SQL answer; first time a later entry of theirs was added
@@ -251,20 +282,31 @@ class SqlHistoryStore:
             if not hold_mirror:
                 self._loader.start()
         elif mirror_recent:
-            self._mirror = self._read_mirror()
+            self._mirror, self._floor = self._read_mirror()
             log.info("history: %d recent entries mirrored in memory", len(self._mirror))
 
-    def _read_mirror(self) -> MemoryHistoryStore:
+    def _read_mirror(self) -> tuple[MemoryHistoryStore, datetime | None]:
+        """The mirror of the window (its newest mirror_max_posts posts) and its floor."""
         mirror = MemoryHistoryStore(lsh_days=self.lsh_days, retention_days=self.retention_days)
+        floor = None
         if self._newest is not None:
-            mirror.add_many(self._run(sa.select(posts).where(posts.c.created_at >= _since),
-                                      {"since": _naive(self._cutoff())}))
-        return mirror
+            query = sa.select(posts).where(posts.c.created_at >= _since)
+            if self.mirror_max_posts is not None:
+                # one more than the cap: when it comes, the window holds more, and the mirror
+                # covers only after that post's time (its equals in time may be cut off by the limit)
+                query = query.order_by(posts.c.created_at.desc()).limit(self.mirror_max_posts + 1)
+            entries = self._run(query, {"since": _naive(self._cutoff())})
+            if self.mirror_max_posts is not None and len(entries) > self.mirror_max_posts:
+                floor = as_utc(entries[-1].created_at) + timedelta(microseconds=1)
+                entries = [e for e in entries if as_utc(e.created_at) >= floor]
+            entries.reverse()
+            mirror.add_many(entries)
+        return mirror, floor
 
     def _load_mirror(self) -> None:
         started = time.perf_counter()
         try:
-            mirror = self._read_mirror()
+            mirror, floor = self._read_mirror()
         except Exception:  # noqa: BLE001 - lookups simply stay in the database
             log.exception("history: the in-memory mirror could not be loaded; lookups stay in the database")
             with self._lock:
@@ -279,7 +321,8 @@ class SqlHistoryStore:
                 elif op == "purge":
                     mirror.purge(args[0])
             self._journal = None
-            self._mirror = mirror
+            self._mirror, self._floor = mirror, floor
+            self._trim_mirror()
         log.info("history: %d recent entries mirrored in memory (%.2f s, in the background)",
                  len(mirror), time.perf_counter() - started)
 
@@ -300,19 +343,40 @@ class SqlHistoryStore:
     def _cutoff(self) -> datetime:
         return self._newest - timedelta(days=self.lsh_days)
 
-    def _mirrored(self, since: datetime) -> bool:
-        return self._mirror is not None and self._newest is not None and as_utc(since) >= self._cutoff()
+    def _mirror_from(self) -> datetime:
+        """The mirror holds every post created from this time on: the window's start, or later
+        when the count cap has evicted older posts of the window."""
+        cutoff = self._cutoff()
+        return max(cutoff, self._floor) if self._floor is not None else cutoff
 
     def _update_mirror(self, entries: list[HistoryEntry]) -> None:
         if self._mirror is None or self._newest is None:
             return
-        cutoff = self._cutoff()
-        self._mirror.add_many([e for e in entries if as_utc(e.created_at) >= cutoff])
-        self._mirror.discard([e.post_id for e in entries if as_utc(e.created_at) < cutoff])
+        start = self._mirror_from()
+        self._mirror.add_many([e for e in entries if as_utc(e.created_at) >= start])
+        self._mirror.discard([e.post_id for e in entries if as_utc(e.created_at) < start])
         # evict what slid out of the window, once a day of new posts has passed
+        cutoff = self._cutoff()
         if self._mirror_evicted is None or cutoff - self._mirror_evicted > timedelta(days=1):
             self._mirror.purge(cutoff)
             self._mirror_evicted = cutoff
+        self._trim_mirror()
+
+    def _trim_mirror(self) -> None:
+        """Hold the mirror to mirror_max_posts: past it by 1/32, the oldest posts go and the floor
+        moves up to the oldest one kept. Those posts must be in the database first; unsaved entries
+        are the newest as a rule, so a save is needed only when one of them is among the oldest."""
+        cap = self.mirror_max_posts
+        if cap is None or self._mirror is None or len(self._mirror) <= cap + cap // 32:
+            return
+        floor = self._mirror.floor_keeping(cap)
+        if floor is None:
+            return
+        if self._unsaved_oldest is not None and self._unsaved_oldest < floor:
+            self.save()
+        self._mirror.purge(floor)
+        if self._floor is None or floor > self._floor:
+            self._floor = floor
 
     _mirror_evicted: datetime | None = None
     _buckets_evicted: datetime | None = None
@@ -356,16 +420,18 @@ class SqlHistoryStore:
                     self._journal.append(("add", [_copy(e) for e in unique]))
                 return
             self._update_mirror(unique)
-            cutoff = self._cutoff()
+            start = self._mirror_from()
             for e in unique:
                 old = self._unsaved.pop(e.post_id, None)
                 if old is not None and e.answered_at is None:
                     e.answered_at = old.answered_at
                 self._unsaved[e.post_id] = e
-            # an entry older than the mirror's window (a late post, or one the window slid past) is
-            # seen by no read until it is in the database
-            if len(self._unsaved) >= WRITE_BEHIND_MAX or any(
-                    as_utc(e.created_at) < cutoff for e in self._unsaved.values()):
+                t = as_utc(e.created_at)
+                if self._unsaved_oldest is None or t < self._unsaved_oldest:
+                    self._unsaved_oldest = t
+            # an entry older than what the mirror holds (a late post, or one the window or the cap
+            # moved past) is seen by no read until it is in the database
+            if len(self._unsaved) >= WRITE_BEHIND_MAX or self._unsaved_oldest < start:
                 self.save()
 
     @property
@@ -386,6 +452,7 @@ class SqlHistoryStore:
                 unsaved, rest = [e for _, e in items[:limit]], dict(items[limit:])
             self._write(unsaved)
             self._unsaved = rest
+            self._unsaved_oldest = min((as_utc(e.created_at) for e in rest.values()), default=None)
 
     def _save_first(self) -> None:
         if self._unsaved:
@@ -447,7 +514,7 @@ class SqlHistoryStore:
             flush()
             n += len(batch)
         if self._mirror is not None and self._newest is not None:
-            self._mirror = self._read_mirror()
+            self._mirror, self._floor = self._read_mirror()
         return n
 
     def record_answer(self, post_id: str, answered_at: datetime) -> bool:
@@ -493,7 +560,7 @@ class SqlHistoryStore:
             if self._mirror is None or self._newest is None or since is None:
                 self._save_first()
                 return self._sql_by_authors(authors, since, None, related)[0]
-            since, cutoff = as_utc(since), self._cutoff()
+            since, cutoff = as_utc(since), self._mirror_from()
             mirrored = self._mirror.by_authors(authors, max(since, cutoff))
             recent = _screened(mirrored, related)
             if since >= cutoff:
@@ -587,43 +654,79 @@ class SqlHistoryStore:
             out[e.author_id].append(e)
         return dict(out)
 
+    def _split(self, since: datetime) -> tuple[datetime | None, datetime | None]:
+        """(the mirror's part from, SQL's part until) of a lookup since `since`: the mirror answers
+        from its floor on, the database for what is older (both None parts mean: not that side).
+        Unsaved entries are all in the mirror (add_many saves any older one at once)."""
+        with self._lock:
+            if self._mirror is None or self._newest is None:
+                self._save_first()
+                return None, None
+            start = self._mirror_from()
+        since = as_utc(since)
+        return (since, None) if since >= start else (start, start)
+
     def similar(self, signatures, since):
-        if self._mirrored(since):
-            return self._mirror.similar(signatures, since)
-        self._save_first()
         signatures = np.asarray(signatures, dtype=np.uint32).reshape(-1, NUM_PERM)
+        mirror_from, until = self._split(since)
+        if mirror_from is None:
+            return self._sql_similar(signatures, since)
+        shortfall: list[dict[int, int]] = []
+        recent = self._mirror.similar(signatures, mirror_from, shortfall if until is not None else None)
+        if until is None:
+            return recent
+        # older posts only where the mirror held fewer than BUCKET_CAP: a bucket it filled has its
+        # newest posts there already
+        older = self._sql_similar(signatures, since, until, shortfall)
+        return [_merged(new, old) for new, old in zip(recent, older)]
+
+    def _sql_similar(self, signatures, since, until=None, shortfall=None):
+        """Per signature, the newest BUCKET_CAP posts in [since, until) of each of its buckets (with
+        `shortfall`, only its buckets and only that many)."""
         keys = lsh_buckets(signatures).tolist()
-        wanted = sorted({b for sig, row in zip(signatures, keys) if sig[0] != 0xFFFFFFFF for b in row})
-        by_bucket: dict[int, list[str]] = defaultdict(list)
-        entries: dict[str, HistoryEntry] = {}
+        if shortfall is None:
+            shortfall = [dict.fromkeys(row, BUCKET_CAP) if sig[0] != 0xFFFFFFFF else {}
+                         for sig, row in zip(signatures, keys)]
+        wanted = sorted({b for short in shortfall for b in short})
+        by_bucket: dict[int, list[str]] = defaultdict(list)  # newest first
+        params = {"since": _naive(since), "until": _naive(until) if until is not None else _FAR_FUTURE}
         with self.engine.connect() as conn:
             for chunk in _chunks(wanted):
-                for row in conn.execute(Q_SIMILAR, {"buckets": chunk, "since": _naive(since)}):
-                    by_bucket[row.bucket].append(row.post_id)
-                    if row.post_id not in entries:
-                        entries[row.post_id] = _entry(row)
-        out = []
-        for sig, row in zip(signatures, keys):
-            if sig[0] == 0xFFFFFFFF:
-                out.append([])
-                continue
-            ids = dict.fromkeys(pid for b in row for pid in by_bucket.get(b, ()))
-            out.append([entries[p] for p in ids if p in entries])
-        return out
+                for bucket, post_id in conn.execute(Q_SIMILAR, {"buckets": chunk, **params}):
+                    by_bucket[bucket].append(post_id)
+        out_ids = [dict.fromkeys(pid for b, n in short.items() for pid in by_bucket.get(b, ())[:n])
+                   for short in shortfall]
+        entries = self.get_many({pid for ids in out_ids for pid in ids})
+        return [[entries[p] for p in ids if p in entries] for ids in out_ids]
 
     def at_places(self, keys, since):
-        if self._mirrored(since):
-            return self._mirror.at_places(keys, since)
-        self._save_first()
+        keys = set(keys)
+        mirror_from, until = self._split(since)
+        if mirror_from is None:
+            return self._sql_at_places(dict.fromkeys(keys, PLACE_CAP), since)
+        shortfall: dict[tuple, int] = {}
+        out = self._mirror.at_places(keys, mirror_from, shortfall if until is not None else None)
+        if until is None:
+            return out
+        for key, older in self._sql_at_places(shortfall, since, until).items():
+            out[key] = _merged(out.get(key, []), older)
+        return out
+
+    def _sql_at_places(self, shortfall: dict[tuple, int], since, until=None) -> dict[tuple, list[HistoryEntry]]:
+        """The newest shortfall[key] posts in [since, until) of each (region, group, location_key)."""
         grouped: dict[tuple, list[str]] = defaultdict(list)
-        for region, group, key in set(keys):
+        for region, group, key in shortfall:
             grouped[(region, group)].append(key)
         out: dict[tuple, list[HistoryEntry]] = defaultdict(list)
         for (region, group), locs in grouped.items():
             for chunk in _chunks(sorted(locs)):
-                params = {"region": region, "group": group, "keys": chunk, "since": _naive(since)}
-                for e in self._run(Q_PLACES, params):
-                    out[(e.region, e.group, e.location_key)].append(e)
+                params = {"region": region, "group": group, "keys": chunk, "since": _naive(since),
+                          "until": _naive(until) if until is not None else _FAR_FUTURE}
+                with self.engine.connect() as conn:
+                    for r in conn.execute(Q_PLACES, params):
+                        key = (r.region, r.topic_group, r.location_key)
+                        if r.rank <= shortfall.get(key, 0):
+                            out[key].append(_entry(r))
         return dict(out)
 
     def incident_sizes(self, incident_ids):
@@ -702,6 +805,14 @@ def _copy(e: HistoryEntry) -> HistoryEntry:
     return copy.copy(e)
 
 
+def _merged(recent: list[HistoryEntry], older: list[HistoryEntry]) -> list[HistoryEntry]:
+    """The database's older entries, then the mirror's (its version of a post wins)."""
+    if not older:
+        return recent
+    held = {e.post_id for e in recent}
+    return [e for e in older if e.post_id not in held] + recent
+
+
 def _screened(found: dict[str, list[HistoryEntry]], related: dict | None) -> dict[str, list[HistoryEntry]]:
     """Keep the entries sharing a term or the topic with the author's new posts (the `related` hint),
     as the SQL path does."""
@@ -725,14 +836,18 @@ def open_store(
     write_behind: bool = False,
     mirror_in_background: bool = False,
     hold_mirror: bool = False,
+    mirror_max_posts: int | None = None,
 ) -> SqlHistoryStore:
     """Migrate (unless told not to) and open the history store at a URL or SQLite file path.
 
     `mirror_recent`: keep the last `lsh_days` in memory for incident lookups (one writer process).
     `write_behind` (with the mirror): database writes wait for `save()` (see SqlHistoryStore).
     `mirror_in_background`: read the mirror on a thread; lookups use the database until it is there.
+    `mirror_max_posts`: keep at most this many newest posts in the mirror; lookups older than them
+    go to the database.
     """
     url = upgrade(url_or_path) if migrate else database_url(url_or_path)
     return SqlHistoryStore(make_engine(url), lsh_days=lsh_days, retention_days=retention_days,
                            mirror_recent=mirror_recent, write_behind=write_behind,
-                           mirror_in_background=mirror_in_background, hold_mirror=hold_mirror)
+                           mirror_in_background=mirror_in_background, hold_mirror=hold_mirror,
+                           mirror_max_posts=mirror_max_posts)

@@ -1,4 +1,5 @@
-"""The compact LSH bucket index of the in-memory history answers exactly as one list per bucket."""
+"""The in-memory history: its compact LSH bucket index answers exactly as one list per bucket; batches,
+eviction by count and shared tags."""
 import random
 import tracemalloc
 from datetime import datetime, timedelta, timezone
@@ -7,6 +8,12 @@ import numpy as np
 
 from model.fingerprint import BANDS, NUM_PERM
 from model.history import BucketIndex, HistoryEntry, MemoryHistoryStore
+
+NOW = datetime(2026, 4, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def _sig(seed: int) -> bytes:
+    return np.random.RandomState(seed).randint(0, 2**32 - 1, size=NUM_PERM, dtype=np.uint64).astype("<u4").tobytes()
 
 
 class NaiveIndex:
@@ -96,3 +103,41 @@ def test_recent_window_costs_well_under_a_kilobyte_a_post_in_the_bucket_index():
     tracemalloc.stop()
     # 16 keys × (8-byte key + 8-byte slot) and an id reference; a dict of ints took ~1.3 KB a post
     assert used / 4096 < 500
+
+
+def test_the_last_version_of_a_post_in_one_batch_wins():
+    store = MemoryHistoryStore()
+    first = HistoryEntry("p1", "a1", "omsk", NOW, group="ЖКХ", location_key="h:омск|ленина|5", signature=_sig(1))
+    second = HistoryEntry("p1", "a1", "omsk", NOW, group="Дороги", location_key="h:омск|мира|7", signature=_sig(1))
+    store.add_many([first, second])
+    assert len(store) == 1 and store.get("p1").group == "Дороги"
+    # the first version's place is not left in the index
+    assert store.at_places([("omsk", "ЖКХ", "h:омск|ленина|5")], NOW - timedelta(days=1)) == {}
+    assert [e.group for e in store.at_places([("omsk", "Дороги", "h:омск|мира|7")], NOW - timedelta(days=1))[
+        ("omsk", "Дороги", "h:омск|мира|7")]] == ["Дороги"]
+
+
+def test_evicting_the_oldest_keeps_a_count_and_reports_the_floor():
+    store = MemoryHistoryStore(lsh_days=30)
+    store.add_many([HistoryEntry(f"p{k}", f"a{k % 3}", "omsk", NOW - timedelta(hours=100 - k),
+                                 location_key="h:омск|ленина|5", group="ЖКХ", signature=_sig(k % 4))
+                    for k in range(100)])
+    assert store.evict_oldest(150) is None and len(store) == 100
+    floor = store.evict_oldest(30)
+    assert len(store) == 30 and floor == NOW - timedelta(hours=31) + timedelta(microseconds=1)
+    assert min(e.created_at for e in store._entries.values()) == NOW - timedelta(hours=30)
+    # the indexes forgot the evicted posts, and the eviction heap holds only the kept ones
+    found = store.similar(np.stack([np.frombuffer(_sig(1), "<u4")]), NOW - timedelta(days=10))[0]
+    assert {e.post_id for e in found} == {f"p{k}" for k in range(70, 100) if k % 4 == 1}
+    assert len(store._recent_heap) == 30 and len(store._buckets) == 30
+    assert sum(len(v) for v in store.by_authors(["a0", "a1", "a2"]).values()) == 30
+
+
+def test_stored_entries_share_empty_facts_and_common_tags():
+    store = MemoryHistoryStore()
+    tags = lambda: {"repeat_of": [], "importance": "normal", "exclusions": ["profanity"]}  # noqa: E731
+    store.add_many([HistoryEntry(f"p{k}", "a", "omsk", NOW, facts=frozenset(), tags=tags()) for k in range(3)]
+                   + [HistoryEntry("linked", "a", "omsk", NOW, tags={**tags(), "repeat_of": ["p0"]})])
+    a, b = store.get("p0"), store.get("p2")
+    assert a.tags is b.tags and a.tags == tags() and a.facts is b.facts
+    assert store.get("linked").tags["repeat_of"] == ["p0"]  # a tag set of its own stays its own

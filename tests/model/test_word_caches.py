@@ -3,15 +3,18 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from model import fingerprint, linear, text, threat_model
+from model import address, fingerprint, linear, profanity, text, threat, threat_model, toxicity
 from model.importance import _CharNgramScorer
 from model.text import WORD_CACHE_SIZE
 
 
 def test_module_word_caches_are_bounded():
-    for cached in (text.lemmatize, linear._word_features, fingerprint._term_hash):
+    for cached in (text.lemmatize, linear._word_features, fingerprint._term_hash, address._parses,
+                   address.is_adjective, address.is_name_like, address.is_verb, threat.mostly_noun,
+                   threat.grammemes, threat._passive_lemma, threat._imperative_reading, toxicity._cases):
         assert cached.cache_info().maxsize <= 2 * WORD_CACHE_SIZE
     assert threat_model._CACHE_LIMIT <= 2 * WORD_CACHE_SIZE
+    assert profanity._MASKED_CACHE <= 2 * WORD_CACHE_SIZE
 
 
 def test_importance_scorer_cache_is_bounded_and_scores_do_not_change_when_it_fills():

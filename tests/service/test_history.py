@@ -117,3 +117,23 @@ def test_history_mirror_only_for_a_single_worker(tmp_path, migrated, workers, mi
         assert store.mirror_recent is mirrored and (store._mirror is not None) is mirrored
     finally:
         store.close()
+
+
+def test_the_mirror_cap_comes_from_the_settings(tmp_path, migrated, monkeypatch):
+    from pydantic import ValidationError
+
+    from service.app import open_history
+    from service.settings import Settings
+
+    shutil.copy(migrated, tmp_path / "h.db")
+    monkeypatch.setenv("OTKLIK_HISTORY_MIRROR_POSTS", "1234")
+    store = open_history(Settings(database_url=f"sqlite:///{tmp_path / 'h.db'}"))
+    try:
+        assert store.mirror_max_posts == 1234
+    finally:
+        store.close()
+    monkeypatch.setenv("OTKLIK_HISTORY_MIRROR_POSTS", "10")
+    with pytest.raises(ValidationError, match="history_mirror_posts"):
+        Settings()
+    monkeypatch.delenv("OTKLIK_HISTORY_MIRROR_POSTS")
+    assert Settings().history_mirror_posts == 50_000

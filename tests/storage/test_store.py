@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from model.doc import Doc
 from model.fingerprint import Fingerprinter
-from model.history import HistoryEntry, IssueKey, MemoryHistoryStore
+from model.history import BUCKET_CAP, HistoryEntry, IssueKey, MemoryHistoryStore
 from model.incidents import IncidentTagger
 from model.profiles import Profile, Profiles
 from model.records import Post
@@ -338,7 +338,7 @@ def test_a_mirror_read_in_the_background_gets_what_changed_meanwhile(tmp_path, m
     gate.set()
     assert s.wait_for_mirror(5)
     # the mirror has the rows it read plus what was journalled while it read
-    assert s._mirrored(NOW - timedelta(days=1))
+    assert s._split(NOW - timedelta(days=1)) == (NOW - timedelta(days=1), None)  # all from the mirror
     near = s.similar(query, since=NOW - timedelta(days=1))
     assert [e.post_id for e in near[0]] == ["new"] and [e.post_id for e in near[1]] == ["old3"]
     assert s._mirror.get("old2").answered_at == NOW
@@ -358,3 +358,81 @@ def test_a_held_background_mirror_waits_for_start(tmp_path, migrated):
     s.start_mirror()
     assert s.wait_for_mirror(5) and s._mirror.get("p1") is not None
     s.close()
+
+
+@pytest.mark.parametrize("write_behind", [False, True])
+def test_a_count_capped_mirror_answers_like_the_whole_history(tmp_path, migrated, write_behind):
+    """The mirror keeps only the newest posts; lookups reaching further back get the older part from
+    the database. Randomized: every lookup must find what an uncapped memory store finds."""
+    shutil.copy(migrated, tmp_path / "cap.db")
+    capped = open_store(tmp_path / "cap.db", migrate=False, lsh_days=7, write_behind=write_behind,
+                        mirror_max_posts=40)
+    whole = MemoryHistoryStore(lsh_days=7)
+    rng = np.random.RandomState(7)
+    places = [f"h:омск|улица{k}|{k}" for k in range(12)]
+    ids: list[str] = []
+    made: dict[str, tuple] = {}  # post id → (time, signature seed)
+    t = NOW - timedelta(days=20)
+    floors = set()
+    for step in range(60):
+        batch = []
+        for _ in range(rng.randint(1, 8)):
+            t += timedelta(minutes=int(rng.randint(5, 240)))
+            signature = int(rng.randint(25))
+            if ids and rng.rand() < 0.15:
+                # a re-tag: the same text (a changed one may leave its old LSH rows in the database:
+                # a documented extra candidate), maybe another place, group and incident
+                pid = ids[rng.randint(len(ids))]
+                when, signature = made[pid]
+            else:
+                pid, when = f"p{len(ids)}", t - timedelta(hours=float(rng.choice([0, 0, 0, 30])))  # some late
+                ids.append(pid)
+                made[pid] = (when, signature)
+            batch.append(dict(post_id=pid, when=when, author=f"a{rng.randint(6)}",
+                              sig=signature, place=places[rng.randint(len(places))],
+                              group=["ЖКХ", "Дороги"][rng.randint(2)], incident=f"i{rng.randint(10)}"))
+        for store in (capped, whole):
+            store.add_many([HistoryEntry(post_id=b["post_id"], author_id=b["author"], region="omsk",
+                                         created_at=b["when"], group=b["group"], location_key=b["place"],
+                                         signature=sig(b["sig"]), terms=(b["sig"],), incident_id=b["incident"])
+                            for b in batch])
+        floors.add(capped._floor)
+        assert len(capped._mirror) <= 40 + 40 // 32 + 8
+        since = t - timedelta(hours=float(rng.choice([2, 24, 72, 24 * 6])))
+        queried = [f"a{k}" for k in range(6)]
+        got, want = capped.by_authors(queried, since=since), whole.by_authors(queried, since=since)
+        assert {a: {e.post_id for e in es} for a, es in got.items()} == {a: {e.post_id for e in es} for a, es in want.items()}
+        signatures = np.stack([np.frombuffer(sig(k), "<u4") for k in range(0, 25, 3)])
+        for g, w in zip(capped.similar(signatures, since), whole.similar(signatures, since)):
+            assert {e.post_id for e in g} == {e.post_id for e in w}
+        keys = [("omsk", g, p) for g in ("ЖКХ", "Дороги") for p in places[:6]]
+        got, want = capped.at_places(keys, since), whole.at_places(keys, since)
+        assert {k: {(e.post_id, e.incident_id) for e in v} for k, v in got.items()} == \
+               {k: {(e.post_id, e.incident_id) for e in v} for k, v in want.items()}
+    assert len(floors - {None}) > 10  # the cap really moved the mirror's floor, many times
+    capped.close()
+    assert _rows_on_disk(tmp_path / "cap.db") == len(ids)  # nothing evicted from memory was lost
+
+
+def test_the_mirror_of_a_reopened_store_is_its_newest_posts(tmp_path, migrated):
+    shutil.copy(migrated, tmp_path / "re.db")
+    s = open_store(tmp_path / "re.db", migrate=False)
+    s.add_many([entry(f"r{k}", hours_ago=50 - k, author=f"a{k}", signature=sig(k % 2)) for k in range(50)])
+    s.close()
+    again = open_store(tmp_path / "re.db", migrate=False, mirror_max_posts=20)
+    assert len(again._mirror) == 20 and again.get("r49") is not None
+    assert {e.post_id for e in again._mirror._entries.values()} == {f"r{k}" for k in range(30, 50)}
+    odd = np.frombuffer(sig(1), "<u4")[None, :]
+    near = again.similar(odd, since=NOW - timedelta(hours=45))
+    assert {e.post_id for e in near[0]} == {f"r{k}" for k in range(5, 50, 2)}  # 5..29 from the database
+    # a crowded bucket gives its newest BUCKET_CAP posts, the mirror's and then the database's
+    crowded = [entry(f"c{k}", hours_ago=40 - k / 10, author="c", signature=sig(7)) for k in range(50)]
+    again.add_many(crowded)
+    whole = MemoryHistoryStore()
+    whole.add_many(crowded)
+    seven = np.frombuffer(sig(7), "<u4")[None, :]
+    got = again.similar(seven, since=NOW - timedelta(hours=45))[0]
+    assert len(got) == BUCKET_CAP and {e.post_id for e in got} == {e.post_id for e in whole.similar(seven, NOW - timedelta(hours=45))[0]}
+    with pytest.raises(ValueError, match="mirror_max_posts: expected a positive count"):
+        open_store(tmp_path / "re.db", migrate=False, mirror_max_posts=0)
+    again.close()
