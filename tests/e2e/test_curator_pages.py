@@ -66,10 +66,14 @@ def test_curator_accepts_one_and_corrects_another(server, store, browser, tmp_pa
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
+    from selenium.common.exceptions import WebDriverException
+
     old_queue = browser.find_element(By.ID, "queue")
     Select(browser.find_element(By.ID, "f-importance")).select_by_value("high")
     browser.find_element(By.CSS_SELECTOR, "#filters button[type=submit]").click()
-    WebDriverWait(browser, 10).until(ec.staleness_of(old_queue))
+    # while the page is replaced Chrome may answer for the old node with a plain WebDriverException
+    # ("Node with given id does not belong to the document") instead of a stale-element one
+    WebDriverWait(browser, 10, ignored_exceptions=(WebDriverException,)).until(ec.staleness_of(old_queue))
     wait_for(browser, "#queue")
     assert "importance=high" in browser.current_url
     assert [r.get_attribute("data-href").rsplit("/", 1)[1] for r in browser.find_elements(By.CSS_SELECTOR, "tr.row")] == ["omsk-2"]
