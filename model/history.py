@@ -238,15 +238,9 @@ class MemoryHistoryStore:
                 self._places.pop(place, None)
 
     def _remove(self, post_id: str) -> None:
-        e = self._entries.pop(post_id)
-        if e.author_id is not None:
-            _discard(self._by_author, e.author_id, post_id)
+        e = self._entries[post_id]
         _discard(self._by_day, e.created_at.date(), post_id)
-        if e.incident_id is not None:
-            self._incident_sizes[e.incident_id] -= 1
-            if self._incident_sizes[e.incident_id] <= 0:
-                del self._incident_sizes[e.incident_id]
-        self._unindex_recent(post_id)
+        self._remove_many([e])
 
     def discard(self, post_ids: Iterable[str]) -> None:
         for pid in post_ids:
@@ -368,8 +362,8 @@ class MemoryHistoryStore:
         return len(gone)
 
     def _remove_many(self, gone: list[HistoryEntry]) -> None:
-        """Remove entries whose day lists are already rebuilt: each author's and place's list is
-        filtered once (a list.remove per post costs O(n) each for a prolific author or place)."""
+        """Remove entries already out of their day lists: each author's and place's list is filtered
+        once (a list.remove per post costs O(n) each for a prolific author or place)."""
         ids = {e.post_id for e in gone}
         authors = {e.author_id for e in gone if e.author_id is not None}
         places = set()

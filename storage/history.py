@@ -136,6 +136,12 @@ def _aware(t: datetime | None) -> datetime | None:
     return t.replace(tzinfo=UTC) if t is not None else None
 
 
+def _bounds(since: datetime | None, until: datetime | None) -> dict:
+    """The since/until parameters of a time-range query; None is open on that side."""
+    return {"since": _naive(since) if since is not None else _FAR_PAST,
+            "until": _naive(until) if until is not None else _FAR_FUTURE}
+
+
 def _chunks(items: list, size: int = CHUNK):
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -608,8 +614,7 @@ class SqlHistoryStore:
         out: dict[str, list[HistoryEntry]] = defaultdict(list)
         for chunk in _chunks(list(authors)):
             if since is not None or until is not None:
-                found = self._run(Q_BY_AUTHORS_SINCE, {"ids": chunk, "since": _naive(since) if since else _FAR_PAST,
-                                                       "until": _naive(until) if until else _FAR_FUTURE})
+                found = self._run(Q_BY_AUTHORS_SINCE, {"ids": chunk, **_bounds(since, until)})
             else:
                 found = self._run(Q_BY_AUTHORS, {"ids": chunk})
             for e in found:
@@ -622,8 +627,7 @@ class SqlHistoryStore:
         wanted: list[str] = []
         with self.engine.connect() as conn:
             for chunk in _chunks(sorted(related)):
-                params = {"ids": chunk, "since": _naive(since) if since is not None else _FAR_PAST,
-                          "until": _naive(until) if until is not None else _FAR_FUTURE}
+                params = {"ids": chunk, **_bounds(since, until)}
                 rows = conn.execute(Q_LIGHT_BY_AUTHORS, params).all()
                 if not rows:
                     continue
@@ -689,7 +693,7 @@ class SqlHistoryStore:
                          for sig, row in zip(signatures, keys)]
         wanted = sorted({b for short in shortfall for b in short})
         by_bucket: dict[int, list[str]] = defaultdict(list)  # newest first
-        params = {"since": _naive(since), "until": _naive(until) if until is not None else _FAR_FUTURE}
+        params = _bounds(since, until)
         with self.engine.connect() as conn:
             for chunk in _chunks(wanted):
                 for bucket, post_id in conn.execute(Q_SIMILAR, {"buckets": chunk, **params}):
@@ -720,8 +724,7 @@ class SqlHistoryStore:
         out: dict[tuple, list[HistoryEntry]] = defaultdict(list)
         for (region, group), locs in grouped.items():
             for chunk in _chunks(sorted(locs)):
-                params = {"region": region, "group": group, "keys": chunk, "since": _naive(since),
-                          "until": _naive(until) if until is not None else _FAR_FUTURE}
+                params = {"region": region, "group": group, "keys": chunk, **_bounds(since, until)}
                 with self.engine.connect() as conn:
                     for r in conn.execute(Q_PLACES, params):
                         key = (r.region, r.topic_group, r.location_key)
