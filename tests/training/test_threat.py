@@ -1,13 +1,14 @@
 """The learned threat model (training/threat.py, model/threat_model.py) on real text.
 
-Trained here on the labelled sets plus a small sample of clean negatives (fast); the full artifact
-component uses a few thousand. Never touches the current blind set, data/eval/abuse_blind3.jsonl.
+The trainer runs here on the labelled sets plus a small sample of clean negatives (fast; the full
+artifact component uses a few thousand); behaviour is checked on the shipped component. Never touches the current blind set, data/eval/abuse_blind4.jsonl.
 """
 import pickle
 
 import pytest
 
-from model.paths import DATA_DIR, SHARED_DATA_DIR
+from model.artifact import load_artifact
+from model.paths import DATA_DIR, DEFAULT_ARTIFACT, SHARED_DATA_DIR
 from model.threat import REASONS
 from model.toxicity import AbuseDetector
 from training.evaluate_abuse import make_docs
@@ -25,16 +26,27 @@ def trained():
 
 
 @pytest.fixture(scope="module")
-def detector(trained):
-    model = pickle.loads(pickle.dumps(trained.estimator))  # as stored in the artifact
+def detector():
+    # behaviour is checked on the shipped component (what the service runs): the small model
+    # trained above has a threshold from ~1,400 clean negatives only, so it sits higher (0.95)
+    model = load_artifact(DEFAULT_ARTIFACT).get("threat")
     return AbuseDetector.from_data(DATA_DIR, None, threat_model=model)
 
 
+def test_trained_component_pickles_and_scores(trained):
+    model = pickle.loads(pickle.dumps(trained.estimator))  # as stored in the artifact
+    proba = model.predict_proba(["чиновники из управы, ваши дни сочтены, скоро за вами придут.",
+                                 "просим покосить траву у здания администрации"])
+    assert proba.shape == (2, 5)
+    assert proba[0, 0] > 0.8 > proba[1, 0]
+
+
 def test_current_blind_set_is_never_trained_on():
-    assert not any("blind3" in name for name in LABELLED)
-    assert not any("blind3" in f for _, _, f in load_labelled())
+    assert not any("blind4" in name for name in LABELLED)
+    assert not any("blind4" in f for _, _, f in load_labelled())
     # the earlier blind set and the training batch written for the threat model are read
-    assert {"eval/abuse_blind2.jsonl", "examples/threats_train2.jsonl"} <= {f for _, _, f in load_labelled()}
+    assert {"eval/abuse_blind2.jsonl", "eval/abuse_blind3.jsonl", "examples/threats_train2.jsonl",
+            "examples/threats_train3.jsonl"} <= {f for _, _, f in load_labelled()}
 
 
 def test_trainer_writes_a_component_with_cv_metrics(trained):
