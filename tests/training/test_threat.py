@@ -1,7 +1,7 @@
 """The learned threat model (training/threat.py, model/threat_model.py) on real text.
 
 The trainer runs here on the labelled sets plus a small sample of clean negatives (fast; the full
-artifact component uses a few thousand); behaviour is checked on the shipped component. Never touches the current blind set, data/eval/abuse_blind4.jsonl.
+artifact component uses a few thousand); behaviour is checked on the shipped component. Never touches the current blind set, data/eval/abuse_blind5.jsonl.
 """
 import pickle
 
@@ -42,11 +42,11 @@ def test_trained_component_pickles_and_scores(trained):
 
 
 def test_current_blind_set_is_never_trained_on():
-    assert not any("blind4" in name for name in LABELLED)
-    assert not any("blind4" in f for _, _, f in load_labelled())
+    assert not any("blind5" in name for name in LABELLED)
+    assert not any("blind5" in f for _, _, f in load_labelled())
     # the earlier blind set and the training batch written for the threat model are read
-    assert {"eval/abuse_blind2.jsonl", "eval/abuse_blind3.jsonl", "examples/threats_train2.jsonl",
-            "examples/threats_train3.jsonl"} <= {f for _, _, f in load_labelled()}
+    assert {"eval/abuse_blind2.jsonl", "eval/abuse_blind3.jsonl", "eval/abuse_blind4.jsonl",
+            "examples/threats_train2.jsonl", "examples/threats_train3.jsonl", "examples/threats_train4.jsonl"} <= {f for _, _, f in load_labelled()}
 
 
 def test_trainer_writes_a_component_with_cv_metrics(trained):
@@ -56,9 +56,9 @@ def test_trainer_writes_a_component_with_cv_metrics(trained):
     cv = meta["metrics"]
     assert cv["threat_like_model_only"]["precision"] > 0.8
     assert cv["threat_like_model_only"]["recall"] > 0.3
-    # out of fold, over every labelled set: since stop 13 that includes the veiled threats of
-    # abuse_blind2 and threats_train2, which the rules mostly miss (full component: 0.80; rules only 0.68)
-    assert cv["reasons_micro_rules_or_model"]["f1"] > 0.7
+    # out of fold, over every labelled set: since stop 16 that includes four sets of veiled threats
+    # the rules mostly miss (full component: 0.80, rules only 0.52; with this small clean sample 0.70)
+    assert cv["reasons_micro_rules_or_model"]["f1"] > 0.65
     assert cv["reasons_micro_rules_or_model"]["f1"] > cv["reasons_micro_rules_only"]["f1"] + 0.05
     assert cv["by_file"]["eval/abuse_threats.jsonl"]["rules_or_model_micro"] > 0.9
     assert any(k.startswith("eval/abuse_round3") for k in meta["data"])
