@@ -43,6 +43,10 @@ def findings_of(detector, text):
         ("Ублюдки, верните нам сквер!", "Ублюдки"),
         ("Мэр — д*бил, и все это знают.", "д*бил"),
         ("Вы там как всегда идиоты, ничего не сделали.", "идиоты"),
+        # judges, prosecutors and other people the earlier target list did not know (stop 16)
+        ("Судья Олейник — продажная шкура, все это знают.", "шкура"),
+        ("Таксист этот скотина, хамил всю дорогу.", "скотина"),
+        ("Депутат наш проходимец, обещал и пропал.", "проходимец"),
     ],
 )
 def test_insults_of_people_are_found_with_the_word_as_evidence(detector, text, word):
