@@ -11,7 +11,7 @@ import copy
 import logging
 import threading
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -70,6 +70,7 @@ buckets = sa.Table(
 CHUNK = 500  # ids per IN (...) — well under SQLite's and PostgreSQL's parameter limits
 WRITE_BEHIND_MAX = 512  # unsaved entries that make add_many save at once (write_behind)
 NO_OLD_MAX = 50_000  # authors remembered as having nothing before the mirror's window
+ENTRY_CACHE_MAX = 4096  # entries read from SQL kept for the next look-ups (single writer only)
 
 # Statements built once with expanding parameters: building an IN clause from literal values costs
 # more than running the indexed query itself.
@@ -269,6 +270,10 @@ class SqlHistoryStore:
         # author → (since, cutoff) of the empty SQL answer; first time a later entry of theirs was added
         self._no_old: dict[str, tuple[datetime, datetime]] = {}
         self._first_new: dict[str, datetime] = {}
+        # entries read from the database, newest use last: below a capped mirror's floor the same
+        # prolific authors and template texts are read again and again. Only this process writes
+        # (the same condition as the mirror's), so its own writes are all that can stale an entry.
+        self._read_cache: OrderedDict[str, HistoryEntry] | None = OrderedDict() if mirror_recent else None
         with engine.connect() as conn:
             newest = conn.execute(sa.select(sa.func.max(posts.c.created_at))).scalar()
         self._newest = _aware(newest)
@@ -473,6 +478,7 @@ class SqlHistoryStore:
             for e, row in zip(fresh, keys.tolist()):
                 t = _naive(e.created_at)
                 bucket_rows.extend({"bucket": b, "post_id": e.post_id, "created_at": t} for b in set(row))
+        self._forget_read(e.post_id for e in unique)
         with self.engine.begin() as conn:
             conn.execute(self._upsert_posts, [_row(e) for e in unique])
             if bucket_rows:
@@ -487,6 +493,7 @@ class SqlHistoryStore:
         `bucket_since` (default: none — old posts are never incident candidates). Returns the count."""
         self.wait_for_mirror()
         self._save_first()
+        self._forget_read()
         self._no_old.clear()
         self._first_new.clear()
         n = 0
@@ -526,6 +533,7 @@ class SqlHistoryStore:
     def record_answer(self, post_id: str, answered_at: datetime) -> bool:
         self._save_first()
         with self._lock:
+            self._forget_read([post_id])
             with self.engine.begin() as conn:
                 found = conn.execute(U_ANSWER, {"pid": post_id, "at": _naive(answered_at)}).rowcount > 0
             if found and self._mirror is not None:
@@ -550,13 +558,38 @@ class SqlHistoryStore:
     def get_many(self, post_ids: Iterable[str]) -> dict[str, HistoryEntry]:
         ids = set(post_ids)
         out = {}
+        cache = self._read_cache
         with self._lock:
             unsaved = {i: self._unsaved[i] for i in ids if i in self._unsaved}
-        for chunk in _chunks(sorted(ids - unsaved.keys())):
-            for e in self._run(Q_BY_IDS, {"ids": chunk}):
-                out[e.post_id] = e
+            if cache is not None:
+                for i in ids - unsaved.keys():
+                    e = cache.get(i)
+                    if e is not None:
+                        cache.move_to_end(i)
+                        out[i] = e
+        for chunk in _chunks(sorted(ids - unsaved.keys() - out.keys())):
+            found = self._run(Q_BY_IDS, {"ids": chunk})
+            with self._lock:
+                for e in found:
+                    out[e.post_id] = e
+                    if cache is not None:
+                        cache[e.post_id] = e
+                if cache is not None:
+                    while len(cache) > ENTRY_CACHE_MAX:
+                        cache.popitem(last=False)
         out.update(unsaved)
         return out
+
+    def _forget_read(self, post_ids: Iterable[str] | None = None) -> None:
+        """Drop cached reads of these posts (all of them with None): their rows changed."""
+        if self._read_cache is None:
+            return
+        with self._lock:
+            if post_ids is None:
+                self._read_cache.clear()
+            else:
+                for i in post_ids:
+                    self._read_cache.pop(i, None)
 
     def by_authors(self, author_ids, since=None, related=None):
         authors = sorted({a for a in author_ids if a is not None})
@@ -784,6 +817,7 @@ class SqlHistoryStore:
             if self._journal is not None:
                 self._journal.append(("purge", before))
         cutoff = _naive(before)
+        self._forget_read()
         with self.engine.begin() as conn:
             conn.execute(sa.delete(buckets).where(buckets.c.created_at < cutoff))
             return conn.execute(sa.delete(posts).where(posts.c.created_at < cutoff)).rowcount

@@ -436,3 +436,29 @@ def test_the_mirror_of_a_reopened_store_is_its_newest_posts(tmp_path, migrated):
     with pytest.raises(ValueError, match="mirror_max_posts: expected a positive count"):
         open_store(tmp_path / "re.db", migrate=False, mirror_max_posts=0)
     again.close()
+
+
+def test_reads_from_the_database_are_cached_and_forgotten_when_the_row_changes(tmp_path, migrated):
+    """Below a capped mirror the same rows are read again and again: get_many keeps them (bounded),
+    and this process's own writes, answers and purges drop them."""
+    shutil.copy(migrated, tmp_path / "rc.db")
+    s = open_store(tmp_path / "rc.db", migrate=False, mirror_max_posts=5)
+    s.add_many([entry(f"c{k}", hours_ago=30 - k, author="a", topic="Ямы") for k in range(20)])
+    assert s._mirror.get("c0") is None  # below the floor: read from SQL
+    statements: list[str] = []
+    sa.event.listen(s.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    first = s.get_many(["c0", "c1"])
+    assert {k: e.topic for k, e in first.items()} == {"c0": "Ямы", "c1": "Ямы"} and len(statements) == 1
+    assert s.get_many(["c0", "c1"]).keys() == {"c0", "c1"} and len(statements) == 1  # no second read
+    s.add_many([entry("c0", hours_ago=30, author="a", topic="Освещение")])  # a late re-tag
+    assert s.get("c0").topic == "Освещение"
+    answered = NOW - timedelta(hours=1)
+    assert s.record_answer("c1", answered)
+    assert s.get("c1").answered_at == answered
+    s.purge(NOW - timedelta(hours=29, minutes=30))
+    assert s.get("c0") is None and s.get("c1").topic == "Ямы"
+    s.close()
+    # with another writer possible (no mirror), nothing is cached
+    other = open_store(tmp_path / "rc.db", migrate=False, mirror_recent=False)
+    assert other._read_cache is None and other.get("c2").topic == "Ямы"
+    other.close()
