@@ -1,7 +1,7 @@
 """The learned threat model (training/threat.py, model/threat_model.py) on real text.
 
 The trainer runs here on the labelled sets plus a small sample of clean negatives (fast; the full
-artifact component uses a few thousand); behaviour is checked on the shipped component. Never touches the current blind set, data/eval/abuse_blind6.jsonl.
+artifact component uses a few thousand); behaviour is checked on the shipped component. Never touches the current blind set, data/eval/abuse_blind7.jsonl.
 """
 import pickle
 
@@ -42,8 +42,8 @@ def test_trained_component_pickles_and_scores(trained):
 
 
 def test_current_blind_set_is_never_trained_on():
-    assert not any("blind6" in name for name in LABELLED)
-    assert not any("blind6" in f for _, _, f in load_labelled())
+    assert not any("blind7" in name for name in LABELLED)
+    assert not any("blind7" in f for _, _, f in load_labelled())
     # the earlier blind set and the training batch written for the threat model are read
     assert {"eval/abuse_blind2.jsonl", "eval/abuse_blind3.jsonl", "eval/abuse_blind4.jsonl",
             "eval/abuse_blind5.jsonl", "examples/threats_train2.jsonl", "examples/threats_train3.jsonl",
