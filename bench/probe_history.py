@@ -27,7 +27,8 @@ from posts import real_posts
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from model.pipeline import Pipeline, PipelineOptions  # noqa: E402
-from model.records import Geo, Post  # noqa: E402
+from model.records import Post  # noqa: E402
+from service.schemas import post_from_mapping  # noqa: E402
 from storage import SqlHistoryStore, open_store  # noqa: E402
 
 STORE_CALLS = ("by_authors", "_sql_by_authors", "similar", "_sql_similar", "at_places", "_sql_at_places",
@@ -35,9 +36,8 @@ STORE_CALLS = ("by_authors", "_sql_by_authors", "similar", "_sql_similar", "at_p
 
 
 def as_post(d: dict, at: datetime) -> Post:
-    geo = d.get("geo")
-    return Post(id=d["id"], text=d["text"], author_id=d.get("author_id"), created_at=at, region=d["region"],
-                source=d["source"], address=d.get("address"), geo=Geo(**geo) if geo else None)
+    """The post as the service would take it, published at `at`."""
+    return post_from_mapping({**d, "created_at": at.isoformat()})
 
 
 def timed_store_calls() -> tuple[dict[str, float], Counter]:
@@ -99,8 +99,9 @@ def main() -> None:
                 spent.clear()
                 calls.clear()
                 total = 0.0
+            post = as_post(load[k], datetime.now(timezone.utc))
             t0 = time.perf_counter()
-            pipeline.tag([as_post(load[k], datetime.now(timezone.utc))])
+            pipeline.tag([post])
             pipeline.flush()
             if store.unsaved >= 16:
                 store.save(16)

@@ -274,6 +274,7 @@ class SqlHistoryStore:
         # prolific authors and template texts are read again and again. Only this process writes
         # (the same condition as the mirror's), so its own writes are all that can stale an entry.
         self._read_cache: OrderedDict[str, HistoryEntry] | None = OrderedDict() if mirror_recent else None
+        self._read_epoch = 0  # bumped by every forget: a read that overlapped one is not cached
         with engine.connect() as conn:
             newest = conn.execute(sa.select(sa.func.max(posts.c.created_at))).scalar()
         self._newest = _aware(newest)
@@ -478,13 +479,14 @@ class SqlHistoryStore:
             for e, row in zip(fresh, keys.tolist()):
                 t = _naive(e.created_at)
                 bucket_rows.extend({"bucket": b, "post_id": e.post_id, "created_at": t} for b in set(row))
-        self._forget_read(e.post_id for e in unique)
         with self.engine.begin() as conn:
             conn.execute(self._upsert_posts, [_row(e) for e in unique])
             if bucket_rows:
                 # a re-tagged post may leave its old buckets: they only bring a candidate that
                 # the scoring then judges on the stored (new) signature
                 conn.execute(self._insert_buckets, bucket_rows)
+        # after the commit: a read that began before it is then not cached (see get_many)
+        self._forget_read(e.post_id for e in unique)
         self._evict_buckets()
 
     def bulk_load(self, entries: Iterable[HistoryEntry], bucket_since: datetime | None = None,
@@ -533,9 +535,9 @@ class SqlHistoryStore:
     def record_answer(self, post_id: str, answered_at: datetime) -> bool:
         self._save_first()
         with self._lock:
-            self._forget_read([post_id])
             with self.engine.begin() as conn:
                 found = conn.execute(U_ANSWER, {"pid": post_id, "at": _naive(answered_at)}).rowcount > 0
+            self._forget_read([post_id])
             if found and self._mirror is not None:
                 self._mirror.record_answer(post_id, answered_at)
             if found and self._journal is not None:
@@ -560,6 +562,7 @@ class SqlHistoryStore:
         out = {}
         cache = self._read_cache
         with self._lock:
+            epoch = self._read_epoch
             unsaved = {i: self._unsaved[i] for i in ids if i in self._unsaved}
             if cache is not None:
                 for i in ids - unsaved.keys():
@@ -570,11 +573,12 @@ class SqlHistoryStore:
         for chunk in _chunks(sorted(ids - unsaved.keys() - out.keys())):
             found = self._run(Q_BY_IDS, {"ids": chunk})
             with self._lock:
+                keep = cache is not None and epoch == self._read_epoch
                 for e in found:
                     out[e.post_id] = e
-                    if cache is not None:
+                    if keep:
                         cache[e.post_id] = e
-                if cache is not None:
+                if keep:
                     while len(cache) > ENTRY_CACHE_MAX:
                         cache.popitem(last=False)
         out.update(unsaved)
@@ -585,6 +589,7 @@ class SqlHistoryStore:
         if self._read_cache is None:
             return
         with self._lock:
+            self._read_epoch += 1
             if post_ids is None:
                 self._read_cache.clear()
             else:
@@ -817,10 +822,11 @@ class SqlHistoryStore:
             if self._journal is not None:
                 self._journal.append(("purge", before))
         cutoff = _naive(before)
-        self._forget_read()
         with self.engine.begin() as conn:
             conn.execute(sa.delete(buckets).where(buckets.c.created_at < cutoff))
-            return conn.execute(sa.delete(posts).where(posts.c.created_at < cutoff)).rowcount
+            removed = conn.execute(sa.delete(posts).where(posts.c.created_at < cutoff)).rowcount
+        self._forget_read()
+        return removed
 
     def purge_expired(self, now: datetime | None = None) -> int:
         now = as_utc(now) if now is not None else datetime.now(UTC)

@@ -462,3 +462,25 @@ def test_reads_from_the_database_are_cached_and_forgotten_when_the_row_changes(t
     other = open_store(tmp_path / "rc.db", migrate=False, mirror_recent=False)
     assert other._read_cache is None and other.get("c2").topic == "Ямы"
     other.close()
+
+
+def test_a_read_that_overlaps_a_write_is_not_cached(tmp_path, migrated):
+    """Another thread's write may commit while a read is on its way: that read's rows may be the
+    old ones, so they are returned but not kept."""
+    shutil.copy(migrated, tmp_path / "ov.db")
+    s = open_store(tmp_path / "ov.db", migrate=False, mirror_max_posts=5)
+    s.add_many([entry(f"o{k}", hours_ago=30 - k, author="a") for k in range(20)])
+    run = s._run
+
+    def run_while_a_write_commits(statement, params):
+        rows = run(statement, params)
+        s._forget_read(["o0"])  # what _write does right after its commit
+        return rows
+
+    s._run = run_while_a_write_commits
+    assert s.get_many(["o0"]).keys() == {"o0"}
+    assert "o0" not in s._read_cache
+    s._run = run
+    s.get_many(["o0"])
+    assert "o0" in s._read_cache
+    s.close()
