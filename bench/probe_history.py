@@ -1,19 +1,24 @@
 """Where a post's time goes once the history mirror is capped: the pipeline in process, no HTTP.
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/probe_history.py [--history 30000] [--mirror-posts 20000] [--posts 8000]
+        [--compare-read-cache]
 
 Fills a new SQLite history with --history real posts published evenly over the last 72 hours
 (batches of 200, as bench_service.py --history does through the batch endpoint), reopens it with the
 service's settings (write-behind, mirror read in the background, capped at --mirror-posts), then
 tags --posts other real posts one at a time as "now" (history writes after each answer, saved 16 at
 a time, as the service does between requests). Prints ms a post per pipeline step and per history
-store call (with call counts). A diagnostic, not part of run_all.py.
+store call (with call counts). With --compare-read-cache, instead: the same state twice (a copy of the
+database), one store with its cache of rows read from SQL and one without, fed the same posts in
+alternating chunks of 250 (so the VM's drift hits both alike); prints ms a post of each. A
+diagnostic, not part of run_all.py.
 """
 from __future__ import annotations
 
 import argparse
 import functools
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -58,37 +63,85 @@ def timed_store_calls() -> tuple[dict[str, float], Counter]:
     return spent, calls
 
 
+def fill(db: Path, posts: list[dict], mirror_posts: int) -> None:
+    """A history of `posts` published evenly over the last 72 hours, in batches of 200."""
+    store = open_store(db, write_behind=True, mirror_max_posts=mirror_posts)
+    pipeline = Pipeline.load(PipelineOptions(history=store))
+    now = datetime.now(timezone.utc)
+    step = timedelta(hours=72) / max(1, len(posts))
+    started = time.perf_counter()
+    for i in range(0, len(posts), 200):
+        pipeline.tag([as_post(p, now - timedelta(hours=72) + (i + k) * step) for k, p in enumerate(posts[i:i + 200])])
+        store.save()
+    store.close()
+    print(f"history of {len(posts)} posts filled in {time.perf_counter() - started:.1f} s")
+
+
+def reopen(db: Path, mirror_posts: int, read_cache: bool = True) -> tuple[SqlHistoryStore, Pipeline]:
+    """The store as the service opens it (mirror read in the background), and a pipeline on it."""
+    store = open_store(db, write_behind=True, mirror_in_background=True, hold_mirror=True,
+                       mirror_max_posts=mirror_posts)
+    pipeline = Pipeline.load(PipelineOptions(history=store))
+    if not read_cache:
+        store._read_cache = None
+    store.start_mirror()
+    store.wait_for_mirror()
+    pipeline.defer_writes(True)
+    return store, pipeline
+
+
+def tag_one(store: SqlHistoryStore, pipeline: Pipeline, post: Post) -> float:
+    """Seconds to tag one post and write its history, as the service does between requests."""
+    started = time.perf_counter()
+    pipeline.tag([post])
+    pipeline.flush()
+    if store.unsaved >= 16:
+        store.save(16)
+    return time.perf_counter() - started
+
+
+def compare_read_cache(db: Path, load: list[dict], n_posts: int, mirror_posts: int, chunk: int = 250) -> None:
+    shutil.copy(db, db.with_name("without.db"))
+    runs = {"with read cache": reopen(db, mirror_posts),
+            "without": reopen(db.with_name("without.db"), mirror_posts, read_cache=False)}
+    spent = dict.fromkeys(runs, 0.0)
+    start = datetime.now(timezone.utc)
+    for c in range(0, n_posts, chunk):
+        order = list(runs) if (c // chunk) % 2 == 0 else list(reversed(runs))
+        for name in order:
+            store, pipeline = runs[name]
+            # the same post times in both: 100 posts/s from the start
+            took = sum(tag_one(store, pipeline, as_post(load[k], start + timedelta(seconds=k / 100)))
+                       for k in range(c, min(c + chunk, n_posts)))
+            if c >= 2 * chunk:  # warm-up
+                spent[name] += took
+    n = max(1, n_posts - 2 * chunk)
+    print({name: f"{s / n * 1000:.2f} ms a post" for name, s in spent.items()}, f"over {n} posts")
+    for store, _ in runs.values():
+        store.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--history", type=int, default=30000)
     ap.add_argument("--mirror-posts", type=int, default=20000)
     ap.add_argument("--posts", type=int, default=8000)
+    ap.add_argument("--compare-read-cache", action="store_true",
+                    help="the same state with and without the cache of rows read from SQL, alternating")
     args = ap.parse_args()
     every = real_posts()
     load = every[:20000]
     random.Random(1).shuffle(load)
     earlier = every[20000:20000 + args.history]
     random.Random(2).shuffle(earlier)
-    spent, calls = timed_store_calls()
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "history.db"
-        store = open_store(db, write_behind=True, mirror_max_posts=args.mirror_posts)
-        pipeline = Pipeline.load(PipelineOptions(history=store))
-        now = datetime.now(timezone.utc)
-        step = timedelta(hours=72) / max(1, len(earlier))
-        started = time.perf_counter()
-        for i in range(0, len(earlier), 200):
-            pipeline.tag([as_post(p, now - timedelta(hours=72) + (i + k) * step)
-                          for k, p in enumerate(earlier[i:i + 200])])
-            store.save()
-        print(f"history of {len(earlier)} posts filled in {time.perf_counter() - started:.1f} s")
-        store.close()
-        store = open_store(db, write_behind=True, mirror_in_background=True, hold_mirror=True,
-                           mirror_max_posts=args.mirror_posts)
-        pipeline = Pipeline.load(PipelineOptions(history=store))
-        store.start_mirror()
-        store.wait_for_mirror()
-        pipeline.defer_writes(True)
+        fill(db, earlier, args.mirror_posts)
+        if args.compare_read_cache:
+            compare_read_cache(db, load, args.posts, args.mirror_posts)
+            return
+        spent, calls = timed_store_calls()
+        store, pipeline = reopen(db, args.mirror_posts)
         steps: dict[str, float] = defaultdict(float)
         pipeline.timer = lambda name, seconds, n: steps.__setitem__(name, steps[name] + seconds)
         warm = min(500, args.posts // 4)
@@ -99,13 +152,7 @@ def main() -> None:
                 spent.clear()
                 calls.clear()
                 total = 0.0
-            post = as_post(load[k], datetime.now(timezone.utc))
-            t0 = time.perf_counter()
-            pipeline.tag([post])
-            pipeline.flush()
-            if store.unsaved >= 16:
-                store.save(16)
-            total += time.perf_counter() - t0
+            total += tag_one(store, pipeline, as_post(load[k], datetime.now(timezone.utc)))
         n = args.posts - warm
         store.close()
     print(f"{n} posts after {warm} of warm-up: {total / n * 1000:.2f} ms a post (tagging, history writes and saves)")
