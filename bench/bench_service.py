@@ -1,13 +1,14 @@
 """Load benchmark of the REST service: a second process sends real posts on 127.0.0.1 only.
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/bench_service.py [--rate 100] [--seconds 120] [--workers 1]
-        [--history 30000 --mirror-posts 20000 --warmup-seconds 60]
+        [--history 30000 --mirror-posts 20000 --warmup-seconds 60] [--older-posts N]
 
 Measures: cold start to ready (new database, then a restart on the filled one), p50/p95/p99 latency at a fixed request rate (open loop), errors,
 server RSS at start and end (all worker processes), and the batch endpoint's throughput.
 With --history N, the service first takes N other real posts of the last --history-hours through its
 batch endpoint and is restarted: the load then meets a service in its steady state, whose history
-mirror is full (--mirror-posts sets OTKLIK_HISTORY_MIRROR_POSTS; the default is the service's).
+mirror is full (--mirror-posts sets OTKLIK_HISTORY_MIRROR_POSTS, --older-posts the incident keys
+kept below it, OTKLIK_HISTORY_OLDER_POSTS; the defaults are the service's).
 With --warmup-seconds, the same load runs that long on other posts before the measured run.
 Bounded: at most rate × seconds requests, and the server is stopped at the end.
 """
@@ -46,12 +47,15 @@ def tree_rss_mb(proc: psutil.Process) -> dict[str, float]:
     return rss
 
 
-def start_server(port: int, workers: int, db: Path, mirror_posts: int | None = None) -> tuple[subprocess.Popen, float]:
+def start_server(port: int, workers: int, db: Path, mirror_posts: int | None = None,
+                 older_posts: int | None = None) -> tuple[subprocess.Popen, float]:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OTKLIK_DATABASE_URL": f"sqlite:///{db}",
            "OTKLIK_LOG_JSON": "true"}
     env.pop("OTKLIK_API_TOKENS", None)
     if mirror_posts is not None:
         env["OTKLIK_HISTORY_MIRROR_POSTS"] = str(mirror_posts)
+    if older_posts is not None:
+        env["OTKLIK_HISTORY_OLDER_POSTS"] = str(older_posts)
     started = time.perf_counter()
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "otklik"), "serve", "--host", HOST, "--port", str(port),
@@ -178,6 +182,7 @@ def main() -> None:
     ap.add_argument("--history", type=int, default=0, help="posts tagged before the load (then a restart)")
     ap.add_argument("--history-hours", type=float, default=72)
     ap.add_argument("--mirror-posts", type=int, default=None, help="OTKLIK_HISTORY_MIRROR_POSTS")
+    ap.add_argument("--older-posts", type=int, default=None, help="OTKLIK_HISTORY_OLDER_POSTS")
     ap.add_argument("--warmup-seconds", type=float, default=0, help="the same load before the measured one")
     args = ap.parse_args()
 
@@ -191,13 +196,13 @@ def main() -> None:
     port = free_port()
     filled = None
     with tempfile.TemporaryDirectory() as tmp:
-        proc, cold = start_server(port, args.workers, Path(tmp) / "bench.db", args.mirror_posts)
+        proc, cold = start_server(port, args.workers, Path(tmp) / "bench.db", args.mirror_posts, args.older_posts)
         if earlier:
             try:
                 filled = fill_history(f"http://{HOST}:{port}/v1/classify/batch", earlier, args.history_hours)
             finally:
                 stop(proc)
-            proc, _ = start_server(port, args.workers, Path(tmp) / "bench.db", args.mirror_posts)
+            proc, _ = start_server(port, args.workers, Path(tmp) / "bench.db", args.mirror_posts, args.older_posts)
             time.sleep(10)  # the history mirror is read in the background after ready
         ps = psutil.Process(proc.pid)
         try:
@@ -224,13 +229,14 @@ def main() -> None:
             stop(proc)
         # a restart on the database the run filled (migrated, ~20,000 posts of history): what an
         # operator's restart or a worker's replacement costs
-        proc, restart = start_server(port, args.workers, Path(tmp) / "bench.db", args.mirror_posts)
+        proc, restart = start_server(port, args.workers, Path(tmp) / "bench.db", args.mirror_posts, args.older_posts)
         stop(proc)
     report = {
         "workers": args.workers,
         "history_posts": args.history,
         "history_fill_s": round(filled, 1) if filled is not None else None,
         "mirror_posts": args.mirror_posts,
+        "older_posts": args.older_posts,
         "cold_start_to_ready_s": round(cold, 2),
         "restart_to_ready_s": round(restart, 2),
         "rate_rps": args.rate,

@@ -1,17 +1,22 @@
 """Where a post's time goes once the history mirror is capped: the pipeline in process, no HTTP.
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/probe_history.py [--history 30000] [--mirror-posts 20000] [--posts 8000]
-        [--compare-read-cache]
+        [--older-posts N] [--author-rows N] [--no-checkpointer] [--report-every N]
+        [--compare-read-cache | --compare {read-cache,memory-tiers,checkpointer}]
 
 Fills a new SQLite history with --history real posts published evenly over the last 72 hours
 (batches of 200, as bench_service.py --history does through the batch endpoint), reopens it with the
-service's settings (write-behind, mirror read in the background, capped at --mirror-posts), then
+service's settings (write-behind, mirror read in the background, capped at --mirror-posts; below it
+the window's incident keys, --older-posts, and authors' light rows, --author-rows; the log
+checkpointed by a thread every second unless --no-checkpointer), then
 tags --posts other real posts one at a time as "now" (history writes after each answer, saved 16 at
 a time, as the service does between requests). Prints ms a post per pipeline step and per history
-store call (with call counts). With --compare-read-cache, instead: the same state twice (a copy of the
-database), one store with its cache of rows read from SQL and one without, fed the same posts in
-alternating chunks of 250 (so the VM's drift hits both alike); prints ms a post of each. A
-diagnostic, not part of run_all.py.
+store call (with call counts). With --compare NAME, instead: the same state in two variants (a copy
+of the database each) fed the same posts in alternating chunks of 250, so the VM's drift hits both
+alike; prints ms a post of each. read-cache (also --compare-read-cache): with and without the cache
+of entries read from SQL; memory-tiers: with and without the window's incident keys and the authors'
+light rows below the mirror; checkpointer: the SQLite log checkpointed by a thread or by the
+writer. A diagnostic, not part of run_all.py.
 """
 from __future__ import annotations
 
@@ -35,8 +40,9 @@ from model.pipeline import Pipeline, PipelineOptions  # noqa: E402
 from model.records import Post  # noqa: E402
 from service.schemas import post_from_mapping  # noqa: E402
 from storage import SqlHistoryStore, open_store  # noqa: E402
+from storage.checkpoint import Checkpointer  # noqa: E402
 
-STORE_CALLS = ("by_authors", "_sql_by_authors", "similar", "_sql_similar", "at_places", "_sql_at_places",
+STORE_CALLS = ("by_authors", "_sql_by_authors", "_read_author_rows", "similar", "_sql_similar", "at_places", "_sql_at_places",
                "incident_sizes", "get_many", "save", "_trim_mirror")
 
 
@@ -77,10 +83,11 @@ def fill(db: Path, posts: list[dict], mirror_posts: int) -> None:
     print(f"history of {len(posts)} posts filled in {time.perf_counter() - started:.1f} s")
 
 
-def reopen(db: Path, mirror_posts: int, read_cache: bool = True) -> tuple[SqlHistoryStore, Pipeline]:
-    """The store as the service opens it (mirror read in the background), and a pipeline on it."""
+def reopen(db: Path, mirror_posts: int, read_cache: bool = True, **bounds) -> tuple[SqlHistoryStore, Pipeline]:
+    """The store as the service opens it (mirror read in the background), and a pipeline on it;
+    `bounds`: older_max_posts, author_rows_max (else the store's defaults)."""
     store = open_store(db, write_behind=True, mirror_in_background=True, hold_mirror=True,
-                       mirror_max_posts=mirror_posts)
+                       mirror_max_posts=mirror_posts, **{k: v for k, v in bounds.items() if v is not None})
     pipeline = Pipeline.load(PipelineOptions(history=store))
     if not read_cache:
         store._read_cache = None
@@ -100,16 +107,30 @@ def tag_one(store: SqlHistoryStore, pipeline: Pipeline, post: Post) -> float:
     return time.perf_counter() - started
 
 
-def compare_read_cache(db: Path, load: list[dict], n_posts: int, mirror_posts: int, chunk: int = 250) -> None:
-    shutil.copy(db, db.with_name("without.db"))
-    runs = {"with read cache": reopen(db, mirror_posts),
-            "without": reopen(db.with_name("without.db"), mirror_posts, read_cache=False)}
+COMPARISONS = {
+    # name: {variant: (reopen's keyword arguments, checkpointer on)}
+    "read-cache": {"with read cache": ({}, True), "without": ({"read_cache": False}, True)},
+    "memory-tiers": {"with the keys and rows below the mirror": ({}, True),
+                     "without": ({"older_max_posts": 0, "author_rows_max": 0}, True)},
+    "checkpointer": {"log checkpointed by a thread": ({}, True), "by the writer": ({}, False)},
+}
+
+
+def compare(db: Path, load: list[dict], n_posts: int, mirror_posts: int, variants: dict, chunk: int = 250) -> None:
+    """The same state twice (a copy of the database per variant), fed the same posts in alternating
+    chunks, so that the VM's drift hits both alike; prints ms a post of each."""
+    runs = {}
+    for k, (name, (options, checkpoint)) in enumerate(variants.items()):
+        path = db.with_name(f"variant{k}.db")
+        shutil.copy(db, path)
+        store, pipeline = reopen(path, mirror_posts, **options)
+        runs[name] = (store, pipeline, Checkpointer(str(path)).start() if checkpoint else None)
     spent = dict.fromkeys(runs, 0.0)
     start = datetime.now(timezone.utc)
     for c in range(0, n_posts, chunk):
         order = list(runs) if (c // chunk) % 2 == 0 else list(reversed(runs))
         for name in order:
-            store, pipeline = runs[name]
+            store, pipeline, _ = runs[name]
             # the same post times in both: 100 posts/s from the start
             took = sum(tag_one(store, pipeline, as_post(load[k], start + timedelta(seconds=k / 100)))
                        for k in range(c, min(c + chunk, n_posts)))
@@ -117,8 +138,10 @@ def compare_read_cache(db: Path, load: list[dict], n_posts: int, mirror_posts: i
                 spent[name] += took
     n = max(1, n_posts - 2 * chunk)
     print({name: f"{s / n * 1000:.2f} ms a post" for name, s in spent.items()}, f"over {n} posts")
-    for store, _ in runs.values():
+    for store, _, checkpointer in runs.values():
         store.close()
+        if checkpointer is not None:
+            checkpointer.close()
 
 
 def main() -> None:
@@ -126,8 +149,15 @@ def main() -> None:
     ap.add_argument("--history", type=int, default=30000)
     ap.add_argument("--mirror-posts", type=int, default=20000)
     ap.add_argument("--posts", type=int, default=8000)
+    ap.add_argument("--report-every", type=int, default=0, help="print ms a post of every N posts as it goes")
+    ap.add_argument("--no-checkpointer", action="store_true", help="OTKLIK_SQLITE_CHECKPOINT_SECONDS=0")
+    ap.add_argument("--older-posts", type=int, default=None, help="OTKLIK_HISTORY_OLDER_POSTS (default: the store's)")
+    ap.add_argument("--author-rows", type=int, default=None, help="OTKLIK_HISTORY_AUTHOR_ROWS (default: the store's)")
     ap.add_argument("--compare-read-cache", action="store_true",
                     help="the same state with and without the cache of rows read from SQL, alternating")
+    ap.add_argument("--compare", choices=sorted(COMPARISONS),
+                    help="the same state in two variants, alternating: read-cache, memory-tiers (the incident "
+                         "keys and author rows below the mirror), checkpointer")
     args = ap.parse_args()
     every = real_posts()
     load = every[:20000]
@@ -137,25 +167,37 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "history.db"
         fill(db, earlier, args.mirror_posts)
-        if args.compare_read_cache:
-            compare_read_cache(db, load, args.posts, args.mirror_posts)
+        if args.compare_read_cache or args.compare:
+            compare(db, load, args.posts, args.mirror_posts, COMPARISONS[args.compare or "read-cache"])
             return
         spent, calls = timed_store_calls()
-        store, pipeline = reopen(db, args.mirror_posts)
+        store, pipeline = reopen(db, args.mirror_posts, older_max_posts=args.older_posts,
+                                 author_rows_max=args.author_rows)
+        checkpointer = None if args.no_checkpointer else Checkpointer(str(db)).start()
         steps: dict[str, float] = defaultdict(float)
         pipeline.timer = lambda name, seconds, n: steps.__setitem__(name, steps[name] + seconds)
         warm = min(500, args.posts // 4)
-        total = 0.0
+        total = chunk = 0.0
         for k in range(args.posts):
             if k == warm:
                 steps.clear()
                 spent.clear()
                 calls.clear()
                 total = 0.0
-            total += tag_one(store, pipeline, as_post(load[k], datetime.now(timezone.utc)))
+            took = tag_one(store, pipeline, as_post(load[k % len(load)], datetime.now(timezone.utc)))
+            total += took
+            chunk += took
+            if args.report_every and (k + 1) % args.report_every == 0:
+                print(f"posts {k + 1 - args.report_every}–{k + 1}: {chunk / args.report_every * 1000:.2f} ms a post",
+                      flush=True)
+                chunk = 0.0
         n = args.posts - warm
+        held = f"mirror {len(store._mirror)}, older keys {len(store._older)}, author rows {len(store._author_rows)}"
         store.close()
+        if checkpointer is not None:
+            checkpointer.close()
     print(f"{n} posts after {warm} of warm-up: {total / n * 1000:.2f} ms a post (tagging, history writes and saves)")
+    print("held at the end:", held)
     print("pipeline steps, ms a post:", {k: round(v / n * 1000, 3) for k, v in steps.items()})
     print("history store calls, ms a post (calls):",
           {k: (round(v / n * 1000, 3), calls[k]) for k, v in sorted(spent.items())})

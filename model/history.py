@@ -173,6 +173,9 @@ class MemoryHistoryStore:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __contains__(self, post_id: str) -> bool:
+        return post_id in self._entries
+
     def _window_start(self) -> datetime | None:
         return self._newest - timedelta(days=self.lsh_days) if self._newest is not None else None
 
@@ -204,20 +207,9 @@ class MemoryHistoryStore:
                 self._incident_sizes[e.incident_id] += 1
             if e.created_at >= window_start:
                 fresh.append(e)
-        if fresh:
-            signed = [e for e in fresh if e.signature]
-            rows = lsh_buckets(np.stack([e.signature_array() for e in signed])) if signed else None
-            row_of = {e.post_id: k for k, e in enumerate(signed)}
-            for e in fresh:
-                k = row_of.get(e.post_id)
-                slot = self._buckets.add(e.post_id, rows[k]) if k is not None else None
-                place = None
-                if e.location_key is not None:
-                    key = (e.region, e.group, e.location_key)
-                    place = self._places.setdefault(key, key)
-                    self._by_place[place].append(e.post_id)
-                self._recent[e.post_id] = (slot, place)
-                heapq.heappush(self._recent_heap, (e.created_at, e.post_id))
+        for e, slot, place in index_keys(fresh, self._buckets, self._places, self._by_place):
+            self._recent[e.post_id] = (slot, place)
+            heapq.heappush(self._recent_heap, (e.created_at, e.post_id))
         self._evict(window_start)
 
     def _evict(self, window_start: datetime) -> None:
@@ -242,10 +234,14 @@ class MemoryHistoryStore:
         _discard(self._by_day, e.created_at.date(), post_id)
         self._remove_many([e])
 
-    def discard(self, post_ids: Iterable[str]) -> None:
+    def discard(self, post_ids: Iterable[str], removed: list | None = None) -> None:
+        """Remove these posts (those held); `removed`, when given, gets the entries removed."""
         for pid in post_ids:
-            if pid in self._entries:
+            e = self._entries.get(pid)
+            if e is not None:
                 self._remove(pid)
+                if removed is not None:
+                    removed.append(e)
 
     def record_answer(self, post_id: str, answered_at: datetime) -> bool:
         e = self._entries.get(post_id)
@@ -344,7 +340,8 @@ class MemoryHistoryStore:
 
     # -- retention
 
-    def purge(self, before: datetime) -> int:
+    def purge(self, before: datetime, removed: list | None = None) -> int:
+        """Remove the posts created before `before`; `removed`, when given, gets their entries."""
         before = as_utc(before)
         gone: list[HistoryEntry] = []
         for day in [d for d in self._by_day if d <= before.date()]:
@@ -358,6 +355,8 @@ class MemoryHistoryStore:
                 del self._by_day[day]
         if gone:
             self._remove_many(gone)
+            if removed is not None:
+                removed.extend(gone)
         self._drop_stale_heap()
         return len(gone)
 
@@ -424,6 +423,26 @@ class MemoryHistoryStore:
         if floor is not None:
             self.purge(floor)
         return floor
+
+
+def index_keys(entries: Sequence[HistoryEntry], buckets: "BucketIndex", places: dict[tuple, tuple],
+               by_place: dict[tuple, list[str]]) -> list[tuple[HistoryEntry, int | None, tuple | None]]:
+    """Index the entries under their LSH buckets and their place (one shared tuple per place key in
+    `places`); per entry, its bucket slot and place key (None where it has none)."""
+    signed = [e for e in entries if e.signature]
+    rows = lsh_buckets(np.stack([e.signature_array() for e in signed])) if signed else None
+    row_of = {e.post_id: k for k, e in enumerate(signed)}
+    out = []
+    for e in entries:
+        k = row_of.get(e.post_id)
+        slot = buckets.add(e.post_id, rows[k]) if k is not None else None
+        place = None
+        if e.location_key is not None:
+            key = (e.region, e.group, e.location_key)
+            place = places.setdefault(key, key)
+            by_place[place].append(e.post_id)
+        out.append((e, slot, place))
+    return out
 
 
 class BucketIndex:

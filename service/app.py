@@ -45,9 +45,21 @@ def open_history(settings: Settings):
     single = settings.workers == 1
     store = open_store(settings.database_url, retention_days=settings.history_retention_days,
                        mirror_recent=single, write_behind=single, mirror_in_background=single,
-                       hold_mirror=single, mirror_max_posts=settings.history_mirror_posts)
+                       hold_mirror=single, mirror_max_posts=settings.history_mirror_posts,
+                       older_max_posts=settings.history_older_posts, author_rows_max=settings.history_author_rows)
     store.purge_expired()  # retention: at every start (and daily by the operator's cron, see README)
     return store
+
+
+def start_checkpointer(settings: Settings):
+    """The thread that checkpoints a SQLite database's log (storage/checkpoint.py), or None (another
+    database, in-memory SQLite, or switched off)."""
+    from storage.checkpoint import Checkpointer, sqlite_path
+
+    path = sqlite_path(settings.database_url)
+    if path is None or not settings.sqlite_checkpoint_seconds:
+        return None
+    return Checkpointer(path, settings.sqlite_checkpoint_seconds).start()
 
 
 def open_review(settings: Settings):
@@ -193,6 +205,7 @@ def create_app(
         started = time.perf_counter()
         app.state.store = open_history(settings)
         app.state.review = open_review(settings)
+        checkpointer = start_checkpointer(settings)
         pipeline = pipeline_factory(settings, app.state.store)
         pipeline.timer = metrics.step_timer
         # the loaded model is ~200k long-lived objects: a full collection walked them all in ~0.1 s,
@@ -260,6 +273,8 @@ def create_app(
                 store.close()
             if app.state.review is not None:
                 app.state.review.close()
+            if checkpointer is not None:
+                checkpointer.close()
             log.info("service stopped")
 
     app = FastAPI(

@@ -36,8 +36,16 @@ class Settings(BaseSettings):
     history_retention_days: int = Field(365, ge=1)
     history_enabled: bool = True
     # the newest posts kept in memory for repeat and incident lookups (older ones are read from the
-    # database); ~1.5 KB each, so the default bounds the mirror near 75 MB per service
+    # database); ~2.6 KB each with their indexes, so the default bounds the mirror near 130 MB
     history_mirror_posts: int = Field(50_000, ge=100)
+    # below a full mirror: the incident look-ups' keys of the window's older posts (~0.7 KB each,
+    # storage/older.py) and light rows of authors' older posts for the repeats step (~0.25 KB
+    # each, storage/authors.py); beyond these bounds lookups go to the database
+    history_older_posts: int = Field(50_000, ge=0)
+    history_author_rows: int = Field(100_000, ge=0)
+    # a SQLite database's write-ahead log is checkpointed by a thread this often (0: only by the
+    # writers themselves, on the tagging thread; storage/checkpoint.py)
+    sqlite_checkpoint_seconds: float = Field(1.0, ge=0)
 
     @field_validator("api_tokens")
     @classmethod

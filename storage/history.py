@@ -34,7 +34,11 @@ from model.history import (
     as_utc,
 )
 
+from .authors import DEFAULT_MAX_ROWS, AuthorRows, HeldRows, LightRow, screened
+from .checkpoint import AUTOCHECKPOINT_PAGES
 from .migrate import database_url, upgrade
+from .older import DEFAULT_MAX_POSTS as OLDER_MAX_POSTS
+from .older import OlderPosts
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +73,6 @@ buckets = sa.Table(
 
 CHUNK = 500  # ids per IN (...) — well under SQLite's and PostgreSQL's parameter limits
 WRITE_BEHIND_MAX = 512  # unsaved entries that make add_many save at once (write_behind)
-NO_OLD_MAX = 50_000  # authors remembered as having nothing before the mirror's window
 ENTRY_CACHE_MAX = 4096  # entries read from SQL kept for the next look-ups (single writer only)
 
 # Statements built once with expanding parameters: building an IN clause from literal values costs
@@ -81,6 +84,17 @@ Q_BY_IDS = sa.select(posts).where(posts.c.post_id.in_(_ids))
 Q_BY_AUTHORS = sa.select(posts).where(posts.c.author_id.in_(_ids))
 Q_LIGHT_BY_AUTHORS = sa.select(posts.c.post_id, posts.c.author_id, posts.c.terms, posts.c.topic).where(
     posts.c.author_id.in_(_ids), posts.c.created_at >= _since, posts.c.created_at < _until
+)
+# the incident look-ups' columns of the window's posts below a capped mirror, newest first
+Q_OLDER = (
+    sa.select(posts.c.post_id, posts.c.created_at, posts.c.region, posts.c.topic_group, posts.c.location_key,
+              posts.c.signature)
+    .where(posts.c.created_at >= _since, posts.c.created_at < _until)
+    .order_by(posts.c.created_at.desc())
+    .limit(sa.bindparam("limit"))
+)
+Q_AUTHOR_ROWS = sa.select(posts.c.post_id, posts.c.author_id, posts.c.created_at, posts.c.topic, posts.c.terms).where(
+    posts.c.author_id.in_(_ids), posts.c.created_at >= _since
 )
 Q_BY_AUTHORS_SINCE = sa.select(posts).where(
     posts.c.author_id.in_(_ids), posts.c.created_at >= _since, posts.c.created_at < _until
@@ -220,6 +234,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute(f"PRAGMA mmap_size={SQLITE_MMAP_MB * 2**20}")
     cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_MB * 1024}")
+    cur.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")  # see storage/checkpoint.py
     cur.close()
 
 
@@ -244,11 +259,17 @@ class SqlHistoryStore:
         mirror_in_background: bool = False,
         hold_mirror: bool = False,
         mirror_max_posts: int | None = None,
+        author_rows_max: int = DEFAULT_MAX_ROWS,
+        older_max_posts: int = OLDER_MAX_POSTS,
     ):
         """hold_mirror (with mirror_in_background): the load waits for start_mirror(), so that a
         caller can finish its own start first (the load competes with it for the GIL).
         mirror_max_posts: the mirror keeps at most this many of the newest posts (None: all of the
-        window) — what bounds the service's memory when posts come faster than the window turns."""
+        window) — what bounds the service's memory when posts come faster than the window turns.
+        author_rows_max: light rows of authors' posts outside the mirror kept in memory (see
+        storage/authors.py; 0 keeps none).
+        older_max_posts: LSH buckets and places of the window's posts below a capped mirror kept in
+        memory (see storage/older.py; 0 keeps none)."""
         if mirror_max_posts is not None and mirror_max_posts < 1:
             raise ValueError(f"mirror_max_posts: expected a positive count or None, got {mirror_max_posts}")
         self.engine = engine
@@ -266,10 +287,12 @@ class SqlHistoryStore:
         self._unsaved: dict[str, HistoryEntry] = {}
         self._unsaved_oldest: datetime | None = None  # the oldest created_at among them
         self._lock = threading.RLock()
-        # authors known to have nothing in the database before the mirror's window:
-        # author → (since, cutoff) of the empty SQL answer; first time a later entry of theirs was added
-        self._no_old: dict[str, tuple[datetime, datetime]] = {}
-        self._first_new: dict[str, datetime] = {}
+        # per author, light rows of the posts the mirror does not hold (with the mirror only: it
+        # tells what left it); kept current in _update_mirror and _trim_mirror
+        self._author_rows = AuthorRows(author_rows_max)
+        # the incident look-ups' keys of the window's posts below the mirror's floor (with the mirror)
+        self.older_max_posts = older_max_posts
+        self._older = OlderPosts(older_max_posts)
         # entries read from the database, newest use last: below a capped mirror's floor the same
         # prolific authors and template texts are read again and again. Only this process writes
         # (the same condition as the mirror's), so its own writes are all that can stale an entry.
@@ -294,13 +317,15 @@ class SqlHistoryStore:
             if not hold_mirror:
                 self._loader.start()
         elif mirror_recent:
-            self._mirror, self._floor = self._read_mirror()
+            self._mirror, self._floor, self._older = self._read_mirror()
             log.info("history: %d recent entries mirrored in memory", len(self._mirror))
 
-    def _read_mirror(self) -> tuple[MemoryHistoryStore, datetime | None]:
-        """The mirror of the window (its newest mirror_max_posts posts) and its floor."""
+    def _read_mirror(self) -> tuple[MemoryHistoryStore, datetime | None, OlderPosts]:
+        """The mirror of the window (its newest mirror_max_posts posts), its floor, and the keys of
+        the window's posts below that floor (the newest older_max_posts of them)."""
         mirror = MemoryHistoryStore(lsh_days=self.lsh_days, retention_days=self.retention_days)
         floor = None
+        older = OlderPosts(self.older_max_posts)
         if self._newest is not None:
             query = sa.select(posts).where(posts.c.created_at >= _since)
             if self.mirror_max_posts is not None:
@@ -313,12 +338,29 @@ class SqlHistoryStore:
                 entries = [e for e in entries if as_utc(e.created_at) >= floor]
             entries.reverse()
             mirror.add_many(entries)
-        return mirror, floor
+            if floor is not None:
+                older = self._read_older(floor)
+        return mirror, floor, older
+
+    def _read_older(self, floor: datetime) -> OlderPosts:
+        cutoff, cap = self._cutoff(), self.older_max_posts
+        if cap == 0:
+            return OlderPosts(0)
+        with self.engine.connect() as conn:
+            rows = conn.execute(Q_OLDER, {"since": _naive(cutoff), "until": _naive(floor), "limit": cap + 1}).all()
+        low = cutoff
+        if len(rows) > cap:  # as with the mirror: the floor goes past the one post too many
+            low = _aware(rows[-1].created_at) + timedelta(microseconds=1)
+        older = OlderPosts(cap, floor=low)
+        older.add([HistoryEntry(post_id=r.post_id, author_id=None, region=r.region, created_at=_aware(r.created_at),
+                                group=r.topic_group, location_key=r.location_key, signature=r.signature or b"")
+                   for r in reversed(rows)], cutoff)
+        return older
 
     def _load_mirror(self) -> None:
         started = time.perf_counter()
         try:
-            mirror, floor = self._read_mirror()
+            mirror, floor, older = self._read_mirror()
         except Exception:  # noqa: BLE001 - lookups simply stay in the database
             log.exception("history: the in-memory mirror could not be loaded; lookups stay in the database")
             with self._lock:
@@ -328,12 +370,14 @@ class SqlHistoryStore:
             for op, *args in self._journal or ():
                 if op == "add":
                     mirror.add_many(args[0])
+                    older.discard(e.post_id for e in args[0])
                 elif op == "answer":
                     mirror.record_answer(*args)
                 elif op == "purge":
                     mirror.purge(args[0])
+                    older.purge(args[0])
             self._journal = None
-            self._mirror, self._floor = mirror, floor
+            self._mirror, self._floor, self._older = mirror, floor, older
             self._trim_mirror()
         log.info("history: %d recent entries mirrored in memory (%.2f s, in the background)",
                  len(mirror), time.perf_counter() - started)
@@ -365,12 +409,24 @@ class SqlHistoryStore:
         if self._mirror is None or self._newest is None:
             return
         start = self._mirror_from()
-        self._mirror.add_many([e for e in entries if as_utc(e.created_at) >= start])
-        self._mirror.discard([e.post_id for e in entries if as_utc(e.created_at) < start])
+        inside = [e for e in entries if as_utc(e.created_at) >= start]
+        self._mirror.add_many(inside)
+        if len(self._older):  # a re-tag may have moved a post it holds up in time
+            self._older.discard(e.post_id for e in inside)
+        below = [e for e in entries if as_utc(e.created_at) < start]
+        if below:
+            # older than the mirror's start: to the database only (a late post or a re-tag), and
+            # an older version the mirror may hold goes
+            self._mirror.discard([e.post_id for e in below])
+            self._author_rows.add(below)
+            self._older.add(below, self._cutoff())
         # evict what slid out of the window, once a day of new posts has passed
         cutoff = self._cutoff()
         if self._mirror_evicted is None or cutoff - self._mirror_evicted > timedelta(days=1):
-            self._mirror.purge(cutoff)
+            removed: list[HistoryEntry] = []
+            self._mirror.purge(cutoff, removed)
+            self._author_rows.add(removed)
+            self._older.purge(cutoff)
             self._mirror_evicted = cutoff
         self._trim_mirror()
 
@@ -386,7 +442,14 @@ class SqlHistoryStore:
             return
         if self._unsaved_oldest is not None and self._unsaved_oldest < floor:
             self.save()
-        self._mirror.purge(floor)
+        removed: list[HistoryEntry] = []
+        self._mirror.purge(floor, removed)
+        self._author_rows.add(removed)
+        if self._older.floor is None and self.older_max_posts:
+            # the first cut: the mirror held the whole window, so below its new floor there is
+            # exactly what it gave up
+            self._older.floor = self._cutoff()
+        self._older.add(removed, self._cutoff())
         if self._floor is None or floor > self._floor:
             self._floor = floor
 
@@ -419,12 +482,6 @@ class SqlHistoryStore:
             newest = max(as_utc(e.created_at) for e in unique)
             if self._newest is None or newest > self._newest:
                 self._newest = newest
-            for e in unique:
-                if e.author_id is not None and e.author_id in self._no_old:
-                    t = as_utc(e.created_at)
-                    first = self._first_new.get(e.author_id)
-                    if first is None or t < first:
-                        self._first_new[e.author_id] = t
             if not self.write_behind or self._mirror is None:
                 self._write(unique)
                 self._update_mirror(unique)
@@ -496,8 +553,7 @@ class SqlHistoryStore:
         self.wait_for_mirror()
         self._save_first()
         self._forget_read()
-        self._no_old.clear()
-        self._first_new.clear()
+        self._author_rows.clear()
         n = 0
         batch: list[HistoryEntry] = []
         cut = as_utc(bucket_since) if bucket_since is not None else None
@@ -529,7 +585,7 @@ class SqlHistoryStore:
             flush()
             n += len(batch)
         if self._mirror is not None and self._newest is not None:
-            self._mirror, self._floor = self._read_mirror()
+            self._mirror, self._floor, self._older = self._read_mirror()
         return n
 
     def record_answer(self, post_id: str, answered_at: datetime) -> bool:
@@ -604,39 +660,47 @@ class SqlHistoryStore:
             if self._mirror is None or self._newest is None or since is None:
                 self._save_first()
                 return self._sql_by_authors(authors, since, None, related)[0]
-            since, cutoff = as_utc(since), self._mirror_from()
-            mirrored = self._mirror.by_authors(authors, max(since, cutoff))
-            recent = _screened(mirrored, related)
-            if since >= cutoff:
+            since = as_utc(since)
+            mirror = self._mirror
+            recent = _screened(mirror.by_authors(authors, since), related)
+            if since >= self._mirror_from():
                 return recent
-            # the window's part from the mirror; before it, SQL, and only for authors that may have
-            # something there (a new author's second post needs no round trip)
-            need = [a for a in authors if not self._nothing_before(a, since, cutoff)]
-            out, present = self._sql_by_authors(need, since, cutoff, related) if need else ({}, set())
-            if len(self._no_old) > NO_OLD_MAX:
-                self._no_old.clear()
-                self._first_new.clear()
-            for a in need:
-                if a not in present:
-                    self._no_old[a] = (since, cutoff)
-                    own = mirrored.get(a)  # all of them, not only the screened ones
-                    if own:
-                        self._first_new[a] = min(as_utc(e.created_at) for e in own)
-                    else:
-                        self._first_new.pop(a, None)
-            for a, entries in recent.items():
-                out.setdefault(a, []).extend(entries)
+            # what the mirror does not hold: the authors' light rows (memory, else SQL once),
+            # screened by the hint, and only the posts left are read whole
+            rows = {a: self._author_rows.get(a, since) for a in authors}
+            missing = [a for a, held in rows.items() if held is None]
+            if missing:
+                rows.update(self._read_author_rows(missing, since))
+            wanted: dict[str, list[str]] = {}
+            for a, held in rows.items():
+                terms, topics = related[a] if related and a in related else (None, None)
+                ids = screened(held, since, mirror, terms, topics)
+                if ids:
+                    wanted[a] = ids
+            entries = self.get_many([pid for ids in wanted.values() for pid in ids])
+            out: dict[str, list[HistoryEntry]] = {}
+            for a, ids in wanted.items():
+                # the current version decides (a re-tag may have moved the post in time)
+                older = sorted((entries[p] for p in ids if p in entries and entries[p].author_id == a
+                                and as_utc(entries[p].created_at) >= since), key=lambda e: e.created_at)
+                if older:
+                    out[a] = older
+            for a, mine in recent.items():
+                out.setdefault(a, []).extend(mine)
             return out
 
-    def _nothing_before(self, author: str, since: datetime, cutoff: datetime) -> bool:
-        """The database holds nothing of `author` in [since, cutoff): SQL said so for [s0, c0) with
-        s0 ≤ since, and every entry of the author from c0 on (in the mirror when SQL was asked, or
-        added since) is still inside the mirror's window."""
-        known = self._no_old.get(author)
-        if known is None or since < known[0]:
-            return False
-        first = self._first_new.get(author)
-        return first is None or first >= cutoff
+    def _read_author_rows(self, authors: list[str], since: datetime) -> dict[str, HeldRows]:
+        """The authors' posts from `since` on that the mirror does not hold, as light rows: read
+        from SQL and kept (under the lock, so no write of ours comes between reading and keeping)."""
+        out = {a: HeldRows(since) for a in authors}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(authors):
+                for r in conn.execute(Q_AUTHOR_ROWS, {"ids": chunk, "since": _naive(since)}):
+                    if r.post_id not in self._mirror:
+                        out[r.author_id].rows[r.post_id] = LightRow(_aware(r.created_at), r.topic, r.terms or b"")
+        for a, held in out.items():
+            self._author_rows.put(a, held)
+        return out
 
     def _sql_by_authors(self, authors, since, until, related) -> tuple[dict[str, list[HistoryEntry]], set[str]]:
         """(entries, authors with any row in the range, screened out or not)."""
@@ -710,17 +774,32 @@ class SqlHistoryStore:
 
     def similar(self, signatures, since):
         signatures = np.asarray(signatures, dtype=np.uint32).reshape(-1, NUM_PERM)
-        mirror_from, until = self._split(since)
-        if mirror_from is None:
-            return self._sql_similar(signatures, since)
-        shortfall: list[dict[int, int]] = []
-        recent = self._mirror.similar(signatures, mirror_from, shortfall if until is not None else None)
-        if until is None:
-            return recent
-        # older posts only where the mirror held fewer than BUCKET_CAP: a bucket it filled has its
-        # newest posts there already
-        older = self._sql_similar(signatures, since, until, shortfall)
+        with self._lock:
+            mirror_from, until = self._split(since)
+            if mirror_from is None:
+                return self._sql_similar(signatures, since)
+            shortfall: list[dict[int, int]] = []
+            recent = self._mirror.similar(signatures, mirror_from, shortfall if until is not None else None)
+            if until is None:
+                return recent
+            # older posts only where the mirror held fewer than BUCKET_CAP (a bucket it filled has
+            # its newest posts there already): from the keys below the mirror, then from SQL
+            since = as_utc(since)
+            kept, shortfall, sql_until = self._older_part(self._older.similar, shortfall, since, until)
+        found = self.get_many({pid for ids in kept for pid in ids})
+        older = [[found[p] for p in ids if p in found] for ids in kept]
+        if sql_until is not None and any(shortfall):
+            older = [_merged(o, s) for o, s in zip(older, self._sql_similar(signatures, since, sql_until, shortfall))]
         return [_merged(new, old) for new, old in zip(recent, older)]
+
+    def _older_part(self, lookup, shortfall, since: datetime, until: datetime):
+        """(ids from the keys below the mirror, what they still lack, and until when SQL must be
+        asked for that: None when those keys cover all of [since, until))."""
+        older = self._older
+        if older.floor is None:
+            return ([[] for _ in shortfall] if isinstance(shortfall, list) else {}), shortfall, until
+        kept, lacking = lookup(shortfall, since, until)
+        return kept, lacking, (None if older.covers(since) else older.floor)
 
     def _sql_similar(self, signatures, since, until=None, shortfall=None):
         """Per signature, the newest BUCKET_CAP posts in [since, until) of each of its buckets (with
@@ -743,15 +822,22 @@ class SqlHistoryStore:
 
     def at_places(self, keys, since):
         keys = set(keys)
-        mirror_from, until = self._split(since)
-        if mirror_from is None:
-            return self._sql_at_places(dict.fromkeys(keys, PLACE_CAP), since)
-        shortfall: dict[tuple, int] = {}
-        out = self._mirror.at_places(keys, mirror_from, shortfall if until is not None else None)
-        if until is None:
-            return out
-        for key, older in self._sql_at_places(shortfall, since, until).items():
-            out[key] = _merged(out.get(key, []), older)
+        with self._lock:
+            mirror_from, until = self._split(since)
+            if mirror_from is None:
+                return self._sql_at_places(dict.fromkeys(keys, PLACE_CAP), since)
+            shortfall: dict[tuple, int] = {}
+            out = self._mirror.at_places(keys, mirror_from, shortfall if until is not None else None)
+            if until is None:
+                return out
+            since = as_utc(since)
+            kept, shortfall, sql_until = self._older_part(self._older.at_places, shortfall, since, until)
+        found = self.get_many({pid for ids in kept.values() for pid in ids})
+        for key, ids in kept.items():
+            out[key] = _merged(out.get(key, []), [found[p] for p in ids if p in found])
+        if sql_until is not None and shortfall:
+            for key, older in self._sql_at_places(shortfall, since, sql_until).items():
+                out[key] = _merged(out.get(key, []), older)
         return out
 
     def _sql_at_places(self, shortfall: dict[tuple, int], since, until=None) -> dict[tuple, list[HistoryEntry]]:
@@ -819,6 +905,8 @@ class SqlHistoryStore:
         with self._lock:
             if self._mirror is not None:
                 self._mirror.purge(before)
+            self._author_rows.clear()
+            self._older.purge(before)
             if self._journal is not None:
                 self._journal.append(("purge", before))
         cutoff = _naive(before)
@@ -880,6 +968,8 @@ def open_store(
     mirror_in_background: bool = False,
     hold_mirror: bool = False,
     mirror_max_posts: int | None = None,
+    author_rows_max: int = DEFAULT_MAX_ROWS,
+    older_max_posts: int = OLDER_MAX_POSTS,
 ) -> SqlHistoryStore:
     """Migrate (unless told not to) and open the history store at a URL or SQLite file path.
 
@@ -893,4 +983,5 @@ def open_store(
     return SqlHistoryStore(make_engine(url), lsh_days=lsh_days, retention_days=retention_days,
                            mirror_recent=mirror_recent, write_behind=write_behind,
                            mirror_in_background=mirror_in_background, hold_mirror=hold_mirror,
-                           mirror_max_posts=mirror_max_posts)
+                           mirror_max_posts=mirror_max_posts, author_rows_max=author_rows_max,
+                           older_max_posts=older_max_posts)

@@ -46,6 +46,8 @@ from sqlalchemy import (
 from model.errors import InputError
 from model.records import Post, Tagging
 
+from .checkpoint import AUTOCHECKPOINT_PAGES
+
 log = logging.getLogger(__name__)
 
 UTC = timezone.utc
@@ -687,6 +689,7 @@ def make_engine(url: str) -> Engine:
                 # WAL + NORMAL: a commit survives a crash of the process (no fsync per commit, which
                 # cost ~3 ms a request); only an OS crash or power loss can drop the last commits
                 cur.execute("PRAGMA synchronous=NORMAL")
+                cur.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")  # see storage/checkpoint.py
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
     return engine

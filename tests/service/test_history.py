@@ -127,13 +127,34 @@ def test_the_mirror_cap_comes_from_the_settings(tmp_path, migrated, monkeypatch)
 
     shutil.copy(migrated, tmp_path / "h.db")
     monkeypatch.setenv("OTKLIK_HISTORY_MIRROR_POSTS", "1234")
+    monkeypatch.setenv("OTKLIK_HISTORY_OLDER_POSTS", "0")
+    monkeypatch.setenv("OTKLIK_HISTORY_AUTHOR_ROWS", "77")
     store = open_history(Settings(database_url=f"sqlite:///{tmp_path / 'h.db'}"))
     try:
         assert store.mirror_max_posts == 1234
+        assert store.older_max_posts == 0 and store._author_rows.max_rows == 77
     finally:
         store.close()
+    monkeypatch.setenv("OTKLIK_HISTORY_OLDER_POSTS", "-1")
+    with pytest.raises(ValidationError, match="history_older_posts"):
+        Settings()
+    monkeypatch.delenv("OTKLIK_HISTORY_OLDER_POSTS")
+    monkeypatch.delenv("OTKLIK_HISTORY_AUTHOR_ROWS")
     monkeypatch.setenv("OTKLIK_HISTORY_MIRROR_POSTS", "10")
     with pytest.raises(ValidationError, match="history_mirror_posts"):
         Settings()
     monkeypatch.delenv("OTKLIK_HISTORY_MIRROR_POSTS")
     assert Settings().history_mirror_posts == 50_000
+
+
+def test_the_service_checkpoints_a_sqlite_log_on_its_own_thread_unless_switched_off(tmp_path):
+    from service.app import start_checkpointer
+    from service.settings import Settings
+
+    on = start_checkpointer(Settings(database_url=f"sqlite:///{tmp_path / 'c.db'}"))
+    try:
+        assert on is not None and on.interval == 1.0 and on.path == str(tmp_path / "c.db")
+    finally:
+        on.close()
+    assert start_checkpointer(Settings(database_url=f"sqlite:///{tmp_path / 'c.db'}", sqlite_checkpoint_seconds=0)) is None
+    assert start_checkpointer(Settings(database_url="postgresql://u:p@localhost/otklik")) is None

@@ -269,27 +269,79 @@ def test_write_behind_saves_an_entry_older_than_the_mirror_at_once(tmp_path, mig
 
 
 @pytest.mark.parametrize("write_behind", [False, True])
-def test_authors_without_older_history_skip_sql_until_their_posts_leave_the_mirror(tmp_path, migrated, write_behind):
+def test_authors_rows_outside_the_mirror_are_read_once_and_kept_current(tmp_path, migrated, write_behind):
+    """An author's posts the mirror does not hold are read from SQL once, as light rows; what
+    leaves the mirror later, or is written below it, joins them, so SQL is not asked again."""
     shutil.copy(migrated, tmp_path / "a.db")
     s = open_store(tmp_path / "a.db", migrate=False, lsh_days=7, write_behind=write_behind)
-    s.add_many([entry("old-a2", 24 * 20, author="a2")])  # only in the database (before the window)
+    s.add_many([entry("old-a2", 24 * 20, author="a2", terms=(1, 2), topic="Ямы")])  # before the window
     since = NOW - timedelta(days=365)
-    assert [e.post_id for e in s.by_authors(["a2"], since=since)["a2"]] == ["old-a2"]
-    assert s.by_authors(["a1"], since=since) == {}  # asked SQL once: nothing before the window
-    assert "a1" in s._no_old
-    s.add_many([entry("a1-1", 0)])
     queries = []
     sa.event.listen(s.engine, "before_cursor_execute", lambda *a, **k: queries.append(a[2]))
+    assert [e.post_id for e in s.by_authors(["a2"], since=since)["a2"]] == ["old-a2"]
+    assert s.by_authors(["a1"], since=since) == {}  # asked SQL once: nothing outside the mirror
+    author_reads = lambda: [q for q in queries if "WHERE history_posts.author_id IN" in q]  # noqa: E731
+    assert len(author_reads()) == 2 and "a1" in s._author_rows and "a2" in s._author_rows
+    s.add_many([entry("a1-1", 0, terms=(5,), topic="Свет")])
     assert [e.post_id for e in s.by_authors(["a1"], since=since)["a1"]] == ["a1-1"]
-    assert not [q for q in queries if "author_id" in q]  # answered from the mirror alone
-    # ten days later a1-1 is older than the mirror's window: the database must be asked again
+    # ten days later a1-1 is older than the mirror's window: it left the mirror into a1's rows
     s.add_many([entry("later", -24 * 10, author="a3")])
-    got = s.by_authors(["a1"], since=since)
+    assert "a1-1" not in s._mirror
+    got = s.by_authors(["a1"], since=since, related={"a1": ({5}, set())})
     assert [e.post_id for e in got["a1"]] == ["a1-1"]
-    assert [q for q in queries if "author_id" in q]
-    # an asked-for older range than the one SQL answered is asked again
-    assert s._nothing_before("a3", since, s._cutoff()) is False
+    assert s.by_authors(["a1"], since=since, related={"a1": ({6}, {"Ямы"})}) == {}  # screened out
+    # a late post and a re-tag below the mirror join the rows too
+    s.add_many([entry("a2-late", 24 * 15, author="a2", terms=(9,), topic="Ямы"),
+                entry("old-a2", 24 * 20, author="a2", terms=(3,), topic="Мусор")])
+    got = s.by_authors(["a2"], since=since, related={"a2": ({3}, {"Ямы"})})
+    assert [(e.post_id, e.topic) for e in got["a2"]] == [("old-a2", "Мусор"), ("a2-late", "Ямы")]
+    assert len(author_reads()) == 2  # all of it without asking SQL by author again
+    # an earlier `since` than the rows were read from is asked again
+    s.by_authors(["a2"], since=since - timedelta(days=30))
+    assert len(author_reads()) == 3
+    # a retention purge drops the rows (they are read again, without the purged posts)
+    s.purge(NOW - timedelta(days=16))
+    assert "a2" not in s._author_rows
+    assert [e.post_id for e in s.by_authors(["a2"], since=since)["a2"]] == ["a2-late"]
     s.close()
+
+
+def test_author_rows_are_bounded_and_an_author_too_large_is_not_kept():
+    from storage.authors import AuthorRows, HeldRows, light_row
+
+    def held(author, n, prefix):
+        return HeldRows(NOW - timedelta(days=1), {f"{prefix}{k}": light_row(entry(f"{prefix}{k}", k, author=author))
+                                                  for k in range(n)})
+
+    rows = AuthorRows(max_rows=5)
+    rows.put("a1", held("a1", 3, "p"))
+    rows.put("b", held("b", 1, "q"))
+    assert len(rows) == 4 and rows.get("a1", NOW - timedelta(hours=1)) is not None
+    assert rows.get("a1", NOW - timedelta(days=2)) is None  # not known from that early
+    rows.put("c", held("c", 6, "c"))
+    assert "c" not in rows and len(rows) == 4  # larger than the whole bound: never kept
+    rows.add([entry("p9", 9), entry("p8", 8)])  # "a1" grows to 5, then "b" (asked least lately) goes
+    assert "a1" in rows and "b" not in rows and len(rows) == 5
+    with pytest.raises(ValueError, match="max_rows: expected a count ≥ 0, got -1"):
+        AuthorRows(max_rows=-1)
+
+
+@pytest.mark.parametrize("n", [5, 40])  # screened row by row, and on arrays (PACK_FROM = 16)
+def test_screening_an_authors_rows_by_time_mirror_terms_and_topic(n):
+    from storage.authors import HeldRows, light_row, screened
+
+    rows = HeldRows(NOW - timedelta(days=30), {
+        f"p{k}": light_row(entry(f"p{k}", 24 * k, terms=(k, 1000) if k % 2 else (k,), topic=f"t{k % 3}"))
+        for k in range(n)})
+    since = NOW - timedelta(days=3, hours=1)  # p0..p3
+    assert sorted(screened(rows, since, set(), None, None)) == ["p0", "p1", "p2", "p3"]
+    assert sorted(screened(rows, since, {"p1"}, None, None)) == ["p0", "p2", "p3"]  # the mirror's
+    assert sorted(screened(rows, since, set(), {1000}, set())) == ["p1", "p3"]
+    assert sorted(screened(rows, since, set(), {2}, {"t0"})) == ["p0", "p2", "p3"]
+    assert screened(rows, since, set(), set(), set()) == []
+    rows.rows["p2"] = light_row(entry("p2", 24 * 2, terms=(7,), topic="t9"))  # as AuthorRows.add does
+    rows.packed = None
+    assert sorted(screened(rows, since, set(), {7}, set())) == ["p2"]
 
 
 def test_head_constant_is_the_newest_migration_and_a_current_database_skips_alembic(tmp_path, monkeypatch):
@@ -360,13 +412,17 @@ def test_a_held_background_mirror_waits_for_start(tmp_path, migrated):
     s.close()
 
 
-@pytest.mark.parametrize("write_behind", [False, True])
-def test_a_count_capped_mirror_answers_like_the_whole_history(tmp_path, migrated, write_behind):
+@pytest.mark.parametrize("write_behind,author_rows_max,older_max_posts",
+                         [(False, 100_000, 50_000), (True, 100_000, 50_000), (True, 12, 15), (False, 12, 0)])
+def test_a_count_capped_mirror_answers_like_the_whole_history(tmp_path, migrated, write_behind, author_rows_max,
+                                                              older_max_posts):
     """The mirror keeps only the newest posts; lookups reaching further back get the older part from
-    the database. Randomized: every lookup must find what an uncapped memory store finds."""
+    the authors' light rows and the window's keys kept in memory (small bounds make both come and
+    go, 0 keeps no keys) and from the database. Randomized: every lookup must find what an uncapped
+    memory store finds."""
     shutil.copy(migrated, tmp_path / "cap.db")
     capped = open_store(tmp_path / "cap.db", migrate=False, lsh_days=7, write_behind=write_behind,
-                        mirror_max_posts=40)
+                        mirror_max_posts=40, author_rows_max=author_rows_max, older_max_posts=older_max_posts)
     whole = MemoryHistoryStore(lsh_days=7)
     rng = np.random.RandomState(7)
     places = [f"h:омск|улица{k}|{k}" for k in range(12)]
@@ -402,6 +458,13 @@ def test_a_count_capped_mirror_answers_like_the_whole_history(tmp_path, migrated
         queried = [f"a{k}" for k in range(6)]
         got, want = capped.by_authors(queried, since=since), whole.by_authors(queried, since=since)
         assert {a: {e.post_id for e in es} for a, es in got.items()} == {a: {e.post_id for e in es} for a, es in want.items()}
+        # the repeats step looks a year back: past the window, by the hint
+        year = t - timedelta(days=365)
+        hint = {a: ({int(rng.randint(25))}, {None} if rng.rand() < 0.2 else set()) for a in queried}
+        got, want = capped.by_authors(queried, since=year, related=hint), whole.by_authors(queried, since=year)
+        want = {a: [e for e in es if e.topic in hint[a][1] or not hint[a][0].isdisjoint(e.terms)] for a, es in want.items()}
+        assert {a: {(e.post_id, e.created_at) for e in es} for a, es in got.items()} == \
+               {a: {(e.post_id, e.created_at) for e in es} for a, es in want.items() if es}
         signatures = np.stack([np.frombuffer(sig(k), "<u4") for k in range(0, 25, 3)])
         for g, w in zip(capped.similar(signatures, since), whole.similar(signatures, since)):
             assert {e.post_id for e in g} == {e.post_id for e in w}
@@ -410,6 +473,8 @@ def test_a_count_capped_mirror_answers_like_the_whole_history(tmp_path, migrated
         assert {k: {(e.post_id, e.incident_id) for e in v} for k, v in got.items()} == \
                {k: {(e.post_id, e.incident_id) for e in v} for k, v in want.items()}
     assert len(floors - {None}) > 10  # the cap really moved the mirror's floor, many times
+    if older_max_posts:
+        assert 0 < len(capped._older) <= older_max_posts + older_max_posts // 32
     capped.close()
     assert _rows_on_disk(tmp_path / "cap.db") == len(ids)  # nothing evicted from memory was lost
 
@@ -423,8 +488,14 @@ def test_the_mirror_of_a_reopened_store_is_its_newest_posts(tmp_path, migrated):
     assert len(again._mirror) == 20 and again.get("r49") is not None
     assert {e.post_id for e in again._mirror._entries.values()} == {f"r{k}" for k in range(30, 50)}
     odd = np.frombuffer(sig(1), "<u4")[None, :]
+    assert len(again._older) == 30  # the incident look-ups' keys of the rest of the window
     near = again.similar(odd, since=NOW - timedelta(hours=45))
-    assert {e.post_id for e in near[0]} == {f"r{k}" for k in range(5, 50, 2)}  # 5..29 from the database
+    assert {e.post_id for e in near[0]} == {f"r{k}" for k in range(5, 50, 2)}  # 5..29 read by id
+    # with room for only 10 of those keys, the rest is SQL's: the same answer
+    few = open_store(tmp_path / "re.db", migrate=False, mirror_max_posts=20, older_max_posts=10)
+    assert len(few._older) == 10 and few._older.floor == NOW - timedelta(hours=31) + timedelta(microseconds=1)
+    assert {e.post_id for e in few.similar(odd, since=NOW - timedelta(hours=45))[0]} == {f"r{k}" for k in range(5, 50, 2)}
+    few.close()
     # a crowded bucket gives its newest BUCKET_CAP posts, the mirror's and then the database's
     crowded = [entry(f"c{k}", hours_ago=40 - k / 10, author="c", signature=sig(7)) for k in range(50)]
     again.add_many(crowded)
