@@ -5,6 +5,7 @@ import gc
 import ipaddress
 import json
 import logging
+import sys
 import time
 import uuid
 from contextlib import asynccontextmanager
@@ -203,6 +204,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         started = time.perf_counter()
+        sys.setswitchinterval(settings.gil_switch_interval_ms / 1000)
         app.state.store = open_history(settings)
         app.state.review = open_review(settings)
         checkpointer = start_checkpointer(settings)

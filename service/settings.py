@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     max_batch_posts: int = 1_000
     # the tagging thread tags at most this many queued posts in one pipeline call (service/batcher.py)
     tagging_batch: int = Field(256, ge=1, le=10_000)
+    # how long (ms) a thread may hold the GIL while another waits for it (sys.setswitchinterval;
+    # Python's default is 5): the event loop waits this long at most for the tagging thread, per
+    # hand-over, to read a request or write an answer (BENCHMARKS.md, stop 17)
+    gil_switch_interval_ms: float = Field(1.0, gt=0, le=100)
     max_body_bytes: int = 16 * 1024 * 1024
     # personal data (post texts, author ids) is not logged unless this is set
     log_personal_data: bool = False

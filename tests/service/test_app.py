@@ -198,3 +198,20 @@ def test_answered_posts_reach_the_review_queue(tmp_path):
                 break
             time.sleep(0.02)
         assert found == list(range(5))
+
+
+def test_the_gil_switch_interval_comes_from_the_settings(tmp_path):
+    import sys
+
+    from pydantic import ValidationError
+
+    before = sys.getswitchinterval()
+    try:
+        app = create_app(make_settings(tmp_path, gil_switch_interval_ms=2))
+        with TestClient(app) as c:
+            assert c.get("/readyz").status_code == 200
+            assert sys.getswitchinterval() == pytest.approx(0.002)
+    finally:
+        sys.setswitchinterval(before)
+    with pytest.raises(ValidationError, match="gil_switch_interval_ms"):
+        make_settings(tmp_path, gil_switch_interval_ms=0)
