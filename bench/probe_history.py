@@ -32,6 +32,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import natasha  # noqa: F401 - before pymorphy2 (see README)
+import psutil
 from posts import real_posts
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -149,7 +150,8 @@ def main() -> None:
     ap.add_argument("--history", type=int, default=30000)
     ap.add_argument("--mirror-posts", type=int, default=20000)
     ap.add_argument("--posts", type=int, default=8000)
-    ap.add_argument("--report-every", type=int, default=0, help="print ms a post of every N posts as it goes")
+    ap.add_argument("--report-every", type=int, default=0,
+                    help="print ms a post of every N posts as it goes, with the RSS and what the store holds")
     ap.add_argument("--no-checkpointer", action="store_true", help="OTKLIK_SQLITE_CHECKPOINT_SECONDS=0")
     ap.add_argument("--older-posts", type=int, default=None, help="OTKLIK_HISTORY_OLDER_POSTS (default: the store's)")
     ap.add_argument("--author-rows", type=int, default=None, help="OTKLIK_HISTORY_AUTHOR_ROWS (default: the store's)")
@@ -184,12 +186,16 @@ def main() -> None:
                 spent.clear()
                 calls.clear()
                 total = 0.0
-            took = tag_one(store, pipeline, as_post(load[k % len(load)], datetime.now(timezone.utc)))
+            post = load[k % len(load)]
+            if k >= len(load):  # another pass over the posts: new ids, as new posts of the same authors
+                post = {**post, "id": f"{post['id']}~{k // len(load)}"}
+            took = tag_one(store, pipeline, as_post(post, datetime.now(timezone.utc)))
             total += took
             chunk += took
             if args.report_every and (k + 1) % args.report_every == 0:
-                print(f"posts {k + 1 - args.report_every}–{k + 1}: {chunk / args.report_every * 1000:.2f} ms a post",
-                      flush=True)
+                print(f"posts {k + 1 - args.report_every}–{k + 1}: {chunk / args.report_every * 1000:.2f} ms a post, "
+                      f"RSS {psutil.Process().memory_info().rss / 2**20:.0f} MB; held: mirror {len(store._mirror)}, "
+                      f"incident keys {len(store._older)}, author rows {len(store._author_rows)}", flush=True)
                 chunk = 0.0
         n = args.posts - warm
         held = f"mirror {len(store._mirror)}, older keys {len(store._older)}, author rows {len(store._author_rows)}"
