@@ -207,7 +207,6 @@ def create_app(
         sys.setswitchinterval(settings.gil_switch_interval_ms / 1000)
         app.state.store = open_history(settings)
         app.state.review = open_review(settings)
-        checkpointer = start_checkpointer(settings)
         pipeline = pipeline_factory(settings, app.state.store)
         pipeline.timer = metrics.step_timer
         # the loaded model is ~200k long-lived objects: a full collection walked them all in ~0.1 s,
@@ -258,6 +257,7 @@ def create_app(
                                     on_batch=metrics.tagging_batch.observe, after=after, idle=idle, step=step)
         if hasattr(store, "start_mirror"):
             store.start_mirror()  # after the model: the two would share the GIL
+        checkpointer = start_checkpointer(settings)  # last: nothing after it can fail the start
         metrics.model_info.labels(pipeline.model_version).set(1)
         metrics.ready.set(1)
         app.state.ready = True

@@ -215,3 +215,19 @@ def test_the_gil_switch_interval_comes_from_the_settings(tmp_path):
         sys.setswitchinterval(before)
     with pytest.raises(ValidationError, match="gil_switch_interval_ms"):
         make_settings(tmp_path, gil_switch_interval_ms=0)
+
+
+def test_the_service_runs_the_sqlite_checkpointer_while_it_serves(tmp_path):
+    import threading
+
+    def checkpointers():
+        return [t for t in threading.enumerate() if t.name == "sqlite-checkpoint" and t.is_alive()]
+
+    before = len(checkpointers())
+    app = create_app(make_settings(tmp_path))
+    with TestClient(app) as c:
+        assert c.post("/v1/classify", json={"id": "1", "text": HOT_WATER}).status_code == 200
+        assert len(checkpointers()) == before + 1
+    assert len(checkpointers()) == before  # stopped at shutdown, after a last full checkpoint
+    wal = tmp_path / "otklik.db-wal"
+    assert not wal.exists() or wal.stat().st_size == 0  # the database file alone is whole
