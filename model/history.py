@@ -234,14 +234,10 @@ class MemoryHistoryStore:
         _discard(self._by_day, e.created_at.date(), post_id)
         self._remove_many([e])
 
-    def discard(self, post_ids: Iterable[str], removed: list | None = None) -> None:
-        """Remove these posts (those held); `removed`, when given, gets the entries removed."""
+    def discard(self, post_ids: Iterable[str]) -> None:
         for pid in post_ids:
-            e = self._entries.get(pid)
-            if e is not None:
+            if pid in self._entries:
                 self._remove(pid)
-                if removed is not None:
-                    removed.append(e)
 
     def record_answer(self, post_id: str, answered_at: datetime) -> bool:
         e = self._entries.get(post_id)

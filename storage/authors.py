@@ -55,7 +55,7 @@ class AuthorRows:
         if max_rows < 0:
             raise ValueError(f"max_rows: expected a count ≥ 0, got {max_rows}")
         self.max_rows = max_rows
-        self._authors: OrderedDict[str, _Held] = OrderedDict()
+        self._authors: OrderedDict[str, HeldRows] = OrderedDict()
         self._rows = 0
 
     def __len__(self) -> int:
@@ -83,9 +83,7 @@ class AuthorRows:
             return
         self._authors[author] = held
         self._rows += len(held.rows)
-        while self._rows > self.max_rows:
-            _, gone = self._authors.popitem(last=False)
-            self._rows -= len(gone.rows)
+        self._evict()
 
     def add(self, entries: Iterable[HistoryEntry]) -> None:
         """These entries' current versions are now in the database and not in the mirror: the held
@@ -98,6 +96,10 @@ class AuthorRows:
                 self._rows += 1
             held.rows[e.post_id] = light_row(e)
             held.packed = None
+        self._evict()
+
+    def _evict(self) -> None:
+        """Drop the least recently asked authors until the rows fit the bound."""
         while self._rows > self.max_rows and self._authors:
             _, gone = self._authors.popitem(last=False)
             self._rows -= len(gone.rows)

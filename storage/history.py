@@ -418,14 +418,13 @@ class SqlHistoryStore:
             # older than the mirror's start: to the database only (a late post or a re-tag), and
             # an older version the mirror may hold goes
             self._mirror.discard([e.post_id for e in below])
-            self._author_rows.add(below)
-            self._older.add(below, self._cutoff())
+            self._outside_mirror(below)
         # evict what slid out of the window, once a day of new posts has passed
         cutoff = self._cutoff()
         if self._mirror_evicted is None or cutoff - self._mirror_evicted > timedelta(days=1):
             removed: list[HistoryEntry] = []
             self._mirror.purge(cutoff, removed)
-            self._author_rows.add(removed)
+            self._outside_mirror(removed)
             self._older.purge(cutoff)
             self._mirror_evicted = cutoff
         self._trim_mirror()
@@ -444,14 +443,19 @@ class SqlHistoryStore:
             self.save()
         removed: list[HistoryEntry] = []
         self._mirror.purge(floor, removed)
-        self._author_rows.add(removed)
         if self._older.floor is None and self.older_max_posts:
             # the first cut: the mirror held the whole window, so below its new floor there is
             # exactly what it gave up
             self._older.floor = self._cutoff()
-        self._older.add(removed, self._cutoff())
+        self._outside_mirror(removed)
         if self._floor is None or floor > self._floor:
             self._floor = floor
+
+    def _outside_mirror(self, entries: list[HistoryEntry]) -> None:
+        """These entries' current versions are in the database (or about to be) and not in the
+        mirror: the two tiers below it take them (each keeps what falls in its range)."""
+        self._author_rows.add(entries)
+        self._older.add(entries, self._cutoff())
 
     _mirror_evicted: datetime | None = None
     _buckets_evicted: datetime | None = None
@@ -795,11 +799,9 @@ class SqlHistoryStore:
     def _older_part(self, lookup, shortfall, since: datetime, until: datetime):
         """(ids from the keys below the mirror, what they still lack, and until when SQL must be
         asked for that: None when those keys cover all of [since, until))."""
+        kept, lacking = lookup(shortfall, since, until)  # holding nothing, it lacks all of shortfall
         older = self._older
-        if older.floor is None:
-            return ([[] for _ in shortfall] if isinstance(shortfall, list) else {}), shortfall, until
-        kept, lacking = lookup(shortfall, since, until)
-        return kept, lacking, (None if older.covers(since) else older.floor)
+        return kept, lacking, (None if older.covers(since) else older.floor or until)
 
     def _sql_similar(self, signatures, since, until=None, shortfall=None):
         """Per signature, the newest BUCKET_CAP posts in [since, until) of each of its buckets (with
