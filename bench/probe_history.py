@@ -2,7 +2,7 @@
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/probe_history.py [--history 30000] [--mirror-posts 20000] [--posts 8000]
         [--older-posts N] [--author-rows N] [--no-checkpointer] [--report-every N]
-        [--compare-read-cache | --compare {read-cache,memory-tiers,checkpointer}]
+        [--compare-read-cache | --compare {read-cache,memory-tiers,checkpointer,plain-sql}]
 
 Fills a new SQLite history with --history real posts published evenly over the last 72 hours
 (batches of 200, as bench_service.py --history does through the batch endpoint), reopens it with the
@@ -16,7 +16,8 @@ of the database each) fed the same posts in alternating chunks of 250, so the VM
 alike; prints ms a post of each. read-cache (also --compare-read-cache): with and without the cache
 of entries read from SQL; memory-tiers: with and without the window's incident keys and the authors'
 light rows below the mirror; checkpointer: the SQLite log checkpointed by a thread or by the
-writer. A diagnostic, not part of run_all.py.
+writer; plain-sql: the look-ups by key and the saves as plain SQL on SQLite (storage/sqlite.py) or as SQLAlchemy
+statements. A diagnostic, not part of run_all.py.
 """
 from __future__ import annotations
 
@@ -86,7 +87,7 @@ def fill(db: Path, posts: list[dict], mirror_posts: int) -> None:
 
 def reopen(db: Path, mirror_posts: int, read_cache: bool = True, **bounds) -> tuple[SqlHistoryStore, Pipeline]:
     """The store as the service opens it (mirror read in the background), and a pipeline on it;
-    `bounds`: older_max_posts, author_rows_max (else the store's defaults)."""
+    `bounds`: older_max_posts, author_rows_max, plain_sql (else the store's defaults)."""
     store = open_store(db, write_behind=True, mirror_in_background=True, hold_mirror=True,
                        mirror_max_posts=mirror_posts, **{k: v for k, v in bounds.items() if v is not None})
     pipeline = Pipeline.load(PipelineOptions(history=store))
@@ -114,6 +115,7 @@ COMPARISONS = {
     "memory-tiers": {"with the keys and rows below the mirror": ({}, True),
                      "without": ({"older_max_posts": 0, "author_rows_max": 0}, True)},
     "checkpointer": {"log checkpointed by a thread": ({}, True), "by the writer": ({}, False)},
+    "plain-sql": {"look-ups by key and saves as plain SQL": ({}, True), "as SQLAlchemy statements": ({"plain_sql": False}, True)},
 }
 
 
@@ -159,7 +161,8 @@ def main() -> None:
                     help="the same state with and without the cache of rows read from SQL, alternating")
     ap.add_argument("--compare", choices=sorted(COMPARISONS),
                     help="the same state in two variants, alternating: read-cache, memory-tiers (the incident "
-                         "keys and author rows below the mirror), checkpointer")
+                         "keys and author rows below the mirror), checkpointer, plain-sql (look-ups by key and saves as "
+                         "plain SQL or SQLAlchemy statements)")
     args = ap.parse_args()
     every = real_posts()
     load = every[:20000]

@@ -428,10 +428,11 @@ def index_keys(entries: Sequence[HistoryEntry], buckets: "BucketIndex", places: 
     signed = [e for e in entries if e.signature]
     rows = lsh_buckets(np.stack([e.signature_array() for e in signed])) if signed else None
     row_of = {e.post_id: k for k, e in enumerate(signed)}
+    ids = list(row_of)  # a post given twice is indexed once, under its last row
+    slots = dict(zip(ids, buckets.add_many(ids, rows[list(row_of.values())]))) if signed else {}
     out = []
     for e in entries:
-        k = row_of.get(e.post_id)
-        slot = buckets.add(e.post_id, rows[k]) if k is not None else None
+        slot = slots.get(e.post_id)
         place = None
         if e.location_key is not None:
             key = (e.region, e.group, e.location_key)
@@ -482,6 +483,19 @@ class BucketIndex:
             self._merge()
         return slot
 
+    def add_many(self, post_ids: Sequence[str], rows: np.ndarray) -> list[int]:
+        """Index posts (oldest first) under their rows of bucket keys; returns their slots. Many at
+        once (a trimmed mirror's posts joining the tier below it) go into the sorted arrays in one
+        merge instead of one dict update per key."""
+        if len(post_ids) < self.merge_every // 8:
+            return [self.add(pid, row) for pid, row in zip(post_ids, rows)]
+        self._merge()  # the pending posts are older than these: they go first
+        first = self._base + len(self._ids)
+        self._ids.extend(post_ids)
+        self._pending_rows = [np.asarray(rows)]
+        self._merge()
+        return list(range(first, first + len(post_ids)))
+
     def remove(self, slot: int) -> None:
         i = slot - self._base
         if 0 <= i < len(self._ids) and self._ids[i] is not None:
@@ -518,7 +532,7 @@ class BucketIndex:
     def _merge(self) -> None:
         """Move the pending posts into the sorted arrays (O(n): an insert of sorted keys)."""
         if self._pending_rows:
-            rows = np.stack(self._pending_rows).astype(np.int64)
+            rows = np.vstack(self._pending_rows).astype(np.int64)
             first = self._base + len(self._ids) - len(rows)
             keys = rows.ravel()
             slots = np.repeat(np.arange(first, first + len(rows), dtype=np.int64), rows.shape[1])

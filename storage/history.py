@@ -39,6 +39,7 @@ from .checkpoint import AUTOCHECKPOINT_PAGES
 from .migrate import database_url, upgrade
 from .older import DEFAULT_MAX_POSTS as OLDER_MAX_POSTS
 from .older import OlderPosts
+from .sqlite import SqliteStatements
 
 log = logging.getLogger(__name__)
 
@@ -261,6 +262,7 @@ class SqlHistoryStore:
         mirror_max_posts: int | None = None,
         author_rows_max: int = DEFAULT_MAX_ROWS,
         older_max_posts: int = OLDER_MAX_POSTS,
+        plain_sql: bool = True,
     ):
         """hold_mirror (with mirror_in_background): the load waits for start_mirror(), so that a
         caller can finish its own start first (the load competes with it for the GIL).
@@ -269,10 +271,13 @@ class SqlHistoryStore:
         author_rows_max: light rows of authors' posts outside the mirror kept in memory (see
         storage/authors.py; 0 keeps none).
         older_max_posts: LSH buckets and places of the window's posts below a capped mirror kept in
-        memory (see storage/older.py; 0 keeps none)."""
+        memory (see storage/older.py; 0 keeps none).
+        plain_sql: on SQLite, the look-ups by key and the save as plain SQL (storage/sqlite.py);
+        False keeps SQLAlchemy's statements, as on other databases."""
         if mirror_max_posts is not None and mirror_max_posts < 1:
             raise ValueError(f"mirror_max_posts: expected a positive count or None, got {mirror_max_posts}")
         self.engine = engine
+        self._sqlite = SqliteStatements(engine, posts, buckets) if plain_sql and engine.dialect.name == "sqlite" else None
         self.lsh_days = lsh_days
         self.retention_days = retention_days
         self.mirror_recent = mirror_recent
@@ -539,13 +544,17 @@ class SqlHistoryStore:
             keys = lsh_buckets(np.stack([e.signature_array() for e in fresh]))
             for e, row in zip(fresh, keys.tolist()):
                 t = _naive(e.created_at)
-                bucket_rows.extend({"bucket": b, "post_id": e.post_id, "created_at": t} for b in set(row))
-        with self.engine.begin() as conn:
-            conn.execute(self._upsert_posts, [_row(e) for e in unique])
-            if bucket_rows:
-                # a re-tagged post may leave its old buckets: they only bring a candidate that
-                # the scoring then judges on the stored (new) signature
-                conn.execute(self._insert_buckets, bucket_rows)
+                bucket_rows.extend((b, e.post_id, t) for b in set(row))
+        # a re-tagged post may leave its old buckets: they only bring a candidate that the scoring
+        # then judges on the stored (new) signature
+        if self._sqlite is not None:
+            self._sqlite.save([_row(e) for e in unique], bucket_rows)
+        else:
+            with self.engine.begin() as conn:
+                conn.execute(self._upsert_posts, [_row(e) for e in unique])
+                if bucket_rows:
+                    conn.execute(self._insert_buckets, [{"bucket": b, "post_id": pid, "created_at": t}
+                                                        for b, pid, t in bucket_rows])
         # after the commit: a read that began before it is then not cached (see get_many)
         self._forget_read(e.post_id for e in unique)
         self._evict_buckets()
@@ -631,7 +640,7 @@ class SqlHistoryStore:
                         cache.move_to_end(i)
                         out[i] = e
         for chunk in _chunks(sorted(ids - unsaved.keys() - out.keys())):
-            found = self._run(Q_BY_IDS, {"ids": chunk})
+            found = self._read_posts(chunk)
             with self._lock:
                 keep = cache is not None and epoch == self._read_epoch
                 for e in found:
@@ -643,6 +652,11 @@ class SqlHistoryStore:
                         cache.popitem(last=False)
         out.update(unsaved)
         return out
+
+    def _read_posts(self, post_ids: list[str]) -> list[HistoryEntry]:
+        if self._sqlite is not None:
+            return self._sqlite.posts(post_ids)
+        return self._run(Q_BY_IDS, {"ids": post_ids})
 
     def _forget_read(self, post_ids: Iterable[str] | None = None) -> None:
         """Drop cached reads of these posts (all of them with None): their rows changed."""
@@ -697,11 +711,16 @@ class SqlHistoryStore:
         """The authors' posts from `since` on that the mirror does not hold, as light rows: read
         from SQL and kept (under the lock, so no write of ours comes between reading and keeping)."""
         out = {a: HeldRows(since) for a in authors}
-        with self.engine.connect() as conn:
-            for chunk in _chunks(authors):
-                for r in conn.execute(Q_AUTHOR_ROWS, {"ids": chunk, "since": _naive(since)}):
-                    if r.post_id not in self._mirror:
-                        out[r.author_id].rows[r.post_id] = LightRow(_aware(r.created_at), r.topic, r.terms or b"")
+        for chunk in _chunks(authors):
+            if self._sqlite is not None:
+                rows = self._sqlite.author_rows(chunk, _naive(since))
+            else:
+                with self.engine.connect() as conn:
+                    rows = [(r.post_id, r.author_id, _aware(r.created_at), r.topic, r.terms)
+                            for r in conn.execute(Q_AUTHOR_ROWS, {"ids": chunk, "since": _naive(since)})]
+            for post_id, author_id, created_at, topic, terms in rows:
+                if post_id not in self._mirror:
+                    out[author_id].rows[post_id] = LightRow(created_at, topic, terms or b"")
         for a, held in out.items():
             self._author_rows.put(a, held)
         return out
@@ -868,14 +887,17 @@ class SqlHistoryStore:
             # unsaved entries count from memory; their database rows (older versions) not at all
             unsaved = [e for e in self._unsaved.values() if e.incident_id in wanted]
             skip = sorted(self._unsaved)
-        with self.engine.connect() as conn:
-            for chunk in _chunks(ids):
-                if skip:
-                    rows = conn.execute(Q_INCIDENTS_EXCEPT, {"ids": chunk, "skip": skip})
-                else:
-                    rows = conn.execute(Q_INCIDENTS, {"ids": chunk})
-                for iid, n in rows:
-                    out[iid] = int(n)
+        if self._sqlite is not None:
+            out.update(self._sqlite.incident_sizes(ids, skip))
+        else:
+            with self.engine.connect() as conn:
+                for chunk in _chunks(ids):
+                    if skip:
+                        rows = conn.execute(Q_INCIDENTS_EXCEPT, {"ids": chunk, "skip": skip})
+                    else:
+                        rows = conn.execute(Q_INCIDENTS, {"ids": chunk})
+                    for iid, n in rows:
+                        out[iid] = int(n)
         for e in unsaved:
             out[e.incident_id] += 1
         return out
@@ -972,6 +994,7 @@ def open_store(
     mirror_max_posts: int | None = None,
     author_rows_max: int = DEFAULT_MAX_ROWS,
     older_max_posts: int = OLDER_MAX_POSTS,
+    plain_sql: bool = True,
 ) -> SqlHistoryStore:
     """Migrate (unless told not to) and open the history store at a URL or SQLite file path.
 
@@ -980,10 +1003,11 @@ def open_store(
     `mirror_in_background`: read the mirror on a thread; lookups use the database until it is there.
     `mirror_max_posts`: keep at most this many newest posts in the mirror; lookups older than them
     go to the database.
+    `plain_sql`: on SQLite, the look-ups by key and the save as plain SQL (storage/sqlite.py).
     """
     url = upgrade(url_or_path) if migrate else database_url(url_or_path)
     return SqlHistoryStore(make_engine(url), lsh_days=lsh_days, retention_days=retention_days,
                            mirror_recent=mirror_recent, write_behind=write_behind,
                            mirror_in_background=mirror_in_background, hold_mirror=hold_mirror,
                            mirror_max_posts=mirror_max_posts, author_rows_max=author_rows_max,
-                           older_max_posts=older_max_posts)
+                           older_max_posts=older_max_posts, plain_sql=plain_sql)

@@ -5,6 +5,7 @@ import tracemalloc
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
+import pytest
 
 from model.fingerprint import BANDS, NUM_PERM
 from model.history import BucketIndex, HistoryEntry, MemoryHistoryStore
@@ -37,9 +38,10 @@ class NaiveIndex:
         return [[self.rows[s][0] for s in self.buckets.get(b, [])[-cap:]] for b in row.tolist()]
 
 
-def test_bucket_index_matches_one_list_per_bucket_through_merges_and_compactions():
+@pytest.mark.parametrize("merge_every", [7, 64])  # 64: batches under 8 go post by post
+def test_bucket_index_matches_one_list_per_bucket_through_merges_and_compactions(merge_every):
     rng = random.Random(5)
-    index, naive = BucketIndex(merge_every=7), NaiveIndex()
+    index, naive = BucketIndex(merge_every=merge_every), NaiveIndex()
     live: list[int] = []
     # few distinct keys: crowded buckets, so the cap and the skipping of removed slots matter
     for step in range(3000):
@@ -48,6 +50,15 @@ def test_bucket_index_matches_one_list_per_bucket_through_merges_and_compactions
             slot = live.pop(0 if rng.random() < 0.8 else rng.randrange(len(live)))
             index.remove(slot)
             naive.remove(slot)
+        elif rng.random() < 0.15:
+            # a batch at once (a trimmed mirror's posts joining the tier below it): one merge
+            rows = np.array([[rng.randrange(40) * 1_000_003 + band for band in range(BANDS)]
+                             for _ in range(rng.randint(1, 12))], dtype=np.int64)
+            pids = [f"p{step}.{k}" for k in range(len(rows))]
+            slots = index.add_many(pids, rows)
+            for slot, pid, row in zip(slots, pids, rows):
+                naive.add(slot, pid, row)
+            live.extend(slots)
         else:
             row = np.array([rng.randrange(40) * 1_000_003 + band for band in range(BANDS)], dtype=np.int64)
             pid = f"p{step}"

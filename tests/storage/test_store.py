@@ -32,13 +32,23 @@ def migrated(tmp_path_factory):
     return path
 
 
-@pytest.fixture(params=["mirror", "sql-only", "write-behind"])
+@pytest.fixture(params=["mirror", "sql-only", "write-behind", "sql-only-statements"])
 def store(tmp_path, migrated, request):
+    """sql-only-statements: SQLAlchemy's statements for the look-ups by key, as on PostgreSQL."""
     shutil.copy(migrated, tmp_path / "history.db")
-    s = open_store(tmp_path / "history.db", migrate=False, mirror_recent=request.param != "sql-only",
-                   write_behind=request.param == "write-behind")
+    s = open_store(tmp_path / "history.db", migrate=False, mirror_recent=not request.param.startswith("sql-only"),
+                   write_behind=request.param == "write-behind", plain_sql=request.param != "sql-only-statements")
     yield s
     s.close()
+
+
+def traced(store) -> list[str]:
+    """Every statement the store's SQLite connections run from now on, whichever way it was sent
+    (SQLAlchemy's statements or storage/sqlite.py's plain SQL)."""
+    seen: list[str] = []
+    store.engine.dispose()  # the connections opened from now on carry the trace
+    sa.event.listen(store.engine, "connect", lambda dbapi, _record: dbapi.set_trace_callback(seen.append))
+    return seen
 
 
 def sig(seed):
@@ -276,11 +286,10 @@ def test_authors_rows_outside_the_mirror_are_read_once_and_kept_current(tmp_path
     s = open_store(tmp_path / "a.db", migrate=False, lsh_days=7, write_behind=write_behind)
     s.add_many([entry("old-a2", 24 * 20, author="a2", terms=(1, 2), topic="Ямы")])  # before the window
     since = NOW - timedelta(days=365)
-    queries = []
-    sa.event.listen(s.engine, "before_cursor_execute", lambda *a, **k: queries.append(a[2]))
+    queries = traced(s)
     assert [e.post_id for e in s.by_authors(["a2"], since=since)["a2"]] == ["old-a2"]
     assert s.by_authors(["a1"], since=since) == {}  # asked SQL once: nothing outside the mirror
-    author_reads = lambda: [q for q in queries if "WHERE history_posts.author_id IN" in q]  # noqa: E731
+    author_reads = lambda: [q for q in queries if "author_id IN" in q]  # noqa: E731
     assert len(author_reads()) == 2 and "a1" in s._author_rows and "a2" in s._author_rows
     s.add_many([entry("a1-1", 0, terms=(5,), topic="Свет")])
     assert [e.post_id for e in s.by_authors(["a1"], since=since)["a1"]] == ["a1-1"]
@@ -412,17 +421,19 @@ def test_a_held_background_mirror_waits_for_start(tmp_path, migrated):
     s.close()
 
 
-@pytest.mark.parametrize("write_behind,author_rows_max,older_max_posts",
-                         [(False, 100_000, 50_000), (True, 100_000, 50_000), (True, 12, 15), (False, 12, 0)])
+@pytest.mark.parametrize("write_behind,author_rows_max,older_max_posts,plain_sql",
+                         [(False, 100_000, 50_000, True), (True, 100_000, 50_000, True), (True, 12, 15, True),
+                          (False, 12, 0, True), (True, 12, 15, False)])
 def test_a_count_capped_mirror_answers_like_the_whole_history(tmp_path, migrated, write_behind, author_rows_max,
-                                                              older_max_posts):
+                                                              older_max_posts, plain_sql):
     """The mirror keeps only the newest posts; lookups reaching further back get the older part from
     the authors' light rows and the window's keys kept in memory (small bounds make both come and
     go, 0 keeps no keys) and from the database. Randomized: every lookup must find what an uncapped
     memory store finds."""
     shutil.copy(migrated, tmp_path / "cap.db")
     capped = open_store(tmp_path / "cap.db", migrate=False, lsh_days=7, write_behind=write_behind,
-                        mirror_max_posts=40, author_rows_max=author_rows_max, older_max_posts=older_max_posts)
+                        mirror_max_posts=40, author_rows_max=author_rows_max, older_max_posts=older_max_posts,
+                        plain_sql=plain_sql)
     whole = MemoryHistoryStore(lsh_days=7)
     rng = np.random.RandomState(7)
     places = [f"h:омск|улица{k}|{k}" for k in range(12)]
@@ -516,11 +527,11 @@ def test_reads_from_the_database_are_cached_and_forgotten_when_the_row_changes(t
     s = open_store(tmp_path / "rc.db", migrate=False, mirror_max_posts=5)
     s.add_many([entry(f"c{k}", hours_ago=30 - k, author="a", topic="Ямы") for k in range(20)])
     assert s._mirror.get("c0") is None  # below the floor: read from SQL
-    statements: list[str] = []
-    sa.event.listen(s.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    queries = traced(s)
+    selects = lambda: [q for q in queries if q.lstrip().upper().startswith("SELECT")]  # noqa: E731
     first = s.get_many(["c0", "c1"])
-    assert {k: e.topic for k, e in first.items()} == {"c0": "Ямы", "c1": "Ямы"} and len(statements) == 1
-    assert s.get_many(["c0", "c1"]).keys() == {"c0", "c1"} and len(statements) == 1  # no second read
+    assert {k: e.topic for k, e in first.items()} == {"c0": "Ямы", "c1": "Ямы"} and len(selects()) == 1
+    assert s.get_many(["c0", "c1"]).keys() == {"c0", "c1"} and len(selects()) == 1  # no second read
     s.add_many([entry("c0", hours_ago=30, author="a", topic="Освещение")])  # a late re-tag
     assert s.get("c0").topic == "Освещение"
     answered = NOW - timedelta(hours=1)
@@ -541,17 +552,17 @@ def test_a_read_that_overlaps_a_write_is_not_cached(tmp_path, migrated):
     shutil.copy(migrated, tmp_path / "ov.db")
     s = open_store(tmp_path / "ov.db", migrate=False, mirror_max_posts=5)
     s.add_many([entry(f"o{k}", hours_ago=30 - k, author="a") for k in range(20)])
-    run = s._run
+    read = s._read_posts
 
-    def run_while_a_write_commits(statement, params):
-        rows = run(statement, params)
+    def read_while_a_write_commits(post_ids):
+        rows = read(post_ids)
         s._forget_read(["o0"])  # what _write does right after its commit
         return rows
 
-    s._run = run_while_a_write_commits
+    s._read_posts = read_while_a_write_commits
     assert s.get_many(["o0"]).keys() == {"o0"}
     assert "o0" not in s._read_cache
-    s._run = run
+    s._read_posts = read
     s.get_many(["o0"])
     assert "o0" in s._read_cache
     s.close()
