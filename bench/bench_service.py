@@ -1,7 +1,7 @@
 """Load benchmark of the REST service: a second process sends real posts on 127.0.0.1 only.
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/bench_service.py [--rate 100] [--seconds 120] [--workers 1]
-        [--history 30000 --mirror-posts 20000 --warmup-seconds 60] [--older-posts N]
+        [--history 30000 --mirror-posts 20000 --warmup-seconds 60] [--older-posts N] [--new-ids]
 
 Measures: cold start to ready (new database, then a restart on the filled one), p50/p95/p99 latency at a fixed request rate (open loop), errors,
 server RSS at start and end (all worker processes), and the batch endpoint's throughput.
@@ -10,6 +10,8 @@ batch endpoint and is restarted: the load then meets a service in its steady sta
 mirror is full (--mirror-posts sets OTKLIK_HISTORY_MIRROR_POSTS, --older-posts the incident keys
 kept below it, OTKLIK_HISTORY_OLDER_POSTS; the defaults are the service's).
 With --warmup-seconds, the same load runs that long on other posts before the measured run.
+With --new-ids (a soak, e.g. --seconds 2700), the 20,000 load posts come again as new posts once
+they are used up, so the history grows through the run and every bound below the mirror is reached.
 Bounded: at most rate × seconds requests, and the server is stopped at the end.
 """
 from __future__ import annotations
@@ -75,8 +77,11 @@ def start_server(port: int, workers: int, db: Path, mirror_posts: int | None = N
 
 
 async def constant_rate(url: str, posts: list[dict], rate: float, seconds: float,
-                        server: psutil.Process | None = None) -> tuple[list[float], int, int, list, list]:
-    """Open-loop load; with `server`, its RSS (all processes, MB) every 30 s: where memory grows."""
+                        server: psutil.Process | None = None,
+                        new_ids: bool = False) -> tuple[list[float], int, int, list, list]:
+    """Open-loop load; with `server`, its RSS (all processes, MB) every 30 s: where memory grows.
+    Past the end of `posts` it starts again: the same posts re-tagged, or with `new_ids` new posts
+    of the same authors (the history grows, as in a soak)."""
     latencies: list[float] = []
     rss_marks: list[dict] = []
     timeline: list[tuple[float, float]] = []  # (seconds since the start when sent, latency)
@@ -106,7 +111,10 @@ async def constant_rate(url: str, posts: list[dict], rate: float, seconds: float
                 await asyncio.sleep(delay)
             if server is not None and i % int(rate * 30) == 0:
                 rss_marks.append({"at_s": int(i / rate), "posts": i, "rss_mb": round(sum(tree_rss_mb(server).values()), 1)})
-            tasks.append(asyncio.create_task(one(posts[i % len(posts)])))
+            post = posts[i % len(posts)]
+            if new_ids and i >= len(posts):
+                post = {**post, "id": f"{post['id']}~{i // len(posts)}"}
+            tasks.append(asyncio.create_task(one(post)))
             sent += 1
         await asyncio.gather(*tasks)
     return latencies, errors, sent, timeline, rss_marks
@@ -184,6 +192,9 @@ def main() -> None:
     ap.add_argument("--mirror-posts", type=int, default=None, help="OTKLIK_HISTORY_MIRROR_POSTS")
     ap.add_argument("--older-posts", type=int, default=None, help="OTKLIK_HISTORY_OLDER_POSTS")
     ap.add_argument("--warmup-seconds", type=float, default=0, help="the same load before the measured one")
+    ap.add_argument("--new-ids", action="store_true",
+                    help="past the 20,000 load posts, send them again as new posts (new ids), not as re-tags: "
+                         "the history grows through the run (a soak)")
     args = ap.parse_args()
 
     every = real_posts()
@@ -221,7 +232,7 @@ def main() -> None:
                           "p99_ms": round(1000 * pct(w_lat, 0.99), 2), "rss_by_30s": w_rss}
             rss_start = tree_rss_mb(ps)
             lat, errors, sent, timeline, rss_marks = asyncio.run(
-                constant_rate(f"{base}/v1/classify", posts, args.rate, args.seconds, server=ps))
+                constant_rate(f"{base}/v1/classify", posts, args.rate, args.seconds, server=ps, new_ids=args.new_ids))
             rss_end = tree_rss_mb(ps)
             batch_rate = batch_throughput(f"{base}/v1/classify/batch", posts, args.batch_size, args.batch_seconds)
             rss_after_batch = tree_rss_mb(ps)
@@ -240,6 +251,7 @@ def main() -> None:
         "cold_start_to_ready_s": round(cold, 2),
         "restart_to_ready_s": round(restart, 2),
         "rate_rps": args.rate,
+        "new_ids": args.new_ids,
         "seconds": args.seconds,
         "requests": sent,
         "errors": errors,

@@ -11,7 +11,8 @@ the window's incident keys, --older-posts, and authors' light rows, --author-row
 checkpointed by a thread every second unless --no-checkpointer), then
 tags --posts other real posts one at a time as "now" (history writes after each answer, saved 16 at
 a time, as the service does between requests). Prints ms a post per pipeline step and per history
-store call (with call counts). With --compare NAME, instead: the same state in two variants (a copy
+store call (with call counts), and the spread of a post's time and of the two pauses of the tagging
+thread, saves and trims of the mirror. With --compare NAME, instead: the same state in two variants (a copy
 of the database each) fed the same posts in alternating chunks of 250, so the VM's drift hits both
 alike; prints ms a post of each. read-cache (also --compare-read-cache): with and without the cache
 of entries read from SQL; memory-tiers: with and without the window's incident keys and the authors'
@@ -33,6 +34,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import natasha  # noqa: F401 - before pymorphy2 (see README)
+import numpy as np
 import psutil
 from posts import real_posts
 
@@ -53,9 +55,14 @@ def as_post(d: dict, at: datetime) -> Post:
     return post_from_mapping({**d, "created_at": at.isoformat()})
 
 
-def timed_store_calls() -> tuple[dict[str, float], Counter]:
+# the calls whose single durations matter: the pauses of the tagging thread behind the p99
+PAUSES = ("save", "_trim_mirror")
+
+
+def timed_store_calls() -> tuple[dict[str, float], Counter, dict[str, list[float]]]:
     spent: dict[str, float] = defaultdict(float)
     calls: Counter = Counter()
+    durations: dict[str, list[float]] = defaultdict(list)
     for name in STORE_CALLS:
         method = getattr(SqlHistoryStore, name)
 
@@ -64,11 +71,23 @@ def timed_store_calls() -> tuple[dict[str, float], Counter]:
             try:
                 return _method(*args, **kwargs)
             finally:
-                spent[_name] += time.perf_counter() - started
+                took = time.perf_counter() - started
+                spent[_name] += took
                 calls[_name] += 1
+                if _name in PAUSES:
+                    durations[_name].append(took)
 
         setattr(SqlHistoryStore, name, functools.wraps(method)(wrapper))
-    return spent, calls
+    return spent, calls, durations
+
+
+def spread(seconds: list[float]) -> str:
+    """p50 / p90 / p99 / p99.9 / max in ms."""
+    if not seconds:
+        return "none"
+    ms = np.asarray(seconds) * 1000
+    p = np.percentile(ms, [50, 90, 99, 99.9])
+    return f"p50 {p[0]:.2f} · p90 {p[1]:.2f} · p99 {p[2]:.2f} · p99.9 {p[3]:.2f} · max {ms.max():.1f} ms (n={len(ms)})"
 
 
 def fill(db: Path, posts: list[dict], mirror_posts: int) -> None:
@@ -175,7 +194,8 @@ def main() -> None:
         if args.compare_read_cache or args.compare:
             compare(db, load, args.posts, args.mirror_posts, COMPARISONS[args.compare or "read-cache"])
             return
-        spent, calls = timed_store_calls()
+        spent, calls, durations = timed_store_calls()
+        per_post: list[float] = []
         store, pipeline = reopen(db, args.mirror_posts, older_max_posts=args.older_posts,
                                  author_rows_max=args.author_rows)
         checkpointer = None if args.no_checkpointer else Checkpointer(str(db)).start()
@@ -188,6 +208,7 @@ def main() -> None:
                 steps.clear()
                 spent.clear()
                 calls.clear()
+                durations.clear()
                 total = 0.0
             post = load[k % len(load)]
             if k >= len(load):  # another pass over the posts: new ids, as new posts of the same authors
@@ -195,6 +216,8 @@ def main() -> None:
             took = tag_one(store, pipeline, as_post(post, datetime.now(timezone.utc)))
             total += took
             chunk += took
+            if k >= warm:
+                per_post.append(took)
             if args.report_every and (k + 1) % args.report_every == 0:
                 print(f"posts {k + 1 - args.report_every}–{k + 1}: {chunk / args.report_every * 1000:.2f} ms a post, "
                       f"RSS {psutil.Process().memory_info().rss / 2**20:.0f} MB; held: mirror {len(store._mirror)}, "
@@ -210,6 +233,11 @@ def main() -> None:
     print("pipeline steps, ms a post:", {k: round(v / n * 1000, 3) for k, v in steps.items()})
     print("history store calls, ms a post (calls):",
           {k: (round(v / n * 1000, 3), calls[k]) for k, v in sorted(spent.items())})
+    # the tail: a post's own time, and the pauses between posts that queue the next requests in a
+    # service (a trim that moved nothing returns at once: only those over 1 ms count)
+    print("a post, with its history write and any save or trim:", spread(per_post))
+    print("saves:", spread(durations["save"]))
+    print("trims of the mirror:", spread([d for d in durations["_trim_mirror"] if d > 0.001]))
 
 
 if __name__ == "__main__":

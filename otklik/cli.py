@@ -46,12 +46,15 @@ def serve(
 
     from service.app import is_loopback
     from service.logs import configure_logging
+    from service.malloc import limit_arenas
     from service.settings import get_settings
 
     try:
         settings = get_settings()
     except Exception as exc:  # pydantic's ValidationError: show the variable and the reason
         _fail(f"settings: {exc}")
+    # before the threads that allocate start (the event loop's, the tagging thread)
+    limit_arenas(settings.malloc_arena_max)
     host = host or settings.host
     port = port or settings.port
     workers = workers or settings.workers

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     # Python's default is 5): the event loop waits this long at most for the tagging thread, per
     # hand-over, to read a request or write an answer (BENCHMARKS.md, stop 17)
     gil_switch_interval_ms: float = Field(1.0, gt=0, le=100)
+    # glibc malloc arenas per worker (service/malloc.py): with glibc's default (8 per core) a
+    # worker's RSS rose ~3× faster under load; 0 leaves glibc's default
+    malloc_arena_max: int = Field(2, ge=0, le=64)
     max_body_bytes: int = 16 * 1024 * 1024
     # personal data (post texts, author ids) is not logged unless this is set
     log_personal_data: bool = False
