@@ -43,8 +43,10 @@ class Settings(BaseSettings):
     history_retention_days: int = Field(365, ge=1)
     history_enabled: bool = True
     # the newest posts kept in memory for repeat and incident lookups (older ones are read from the
-    # database); ~2.6 KB each with their indexes, so the default bounds the mirror near 130 MB
-    history_mirror_posts: int = Field(50_000, ge=100)
+    # database); ~2.6 KB each with their indexes, so the default bounds the mirror near 52 MB. With
+    # the tiers below at their bounds too a worker stays near 540 MB, under #7's 600 (at 50,000 it
+    # passed 600 in a soak); at a region's rate mirror and keys still hold the whole 72-hour window
+    history_mirror_posts: int = Field(20_000, ge=100)
     # below a full mirror: the incident look-ups' keys of the window's older posts (~0.7 KB each,
     # storage/older.py) and light rows of authors' older posts for the repeats step (~0.25 KB
     # each, storage/authors.py); beyond these bounds lookups go to the database

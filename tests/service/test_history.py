@@ -144,7 +144,7 @@ def test_the_mirror_cap_comes_from_the_settings(tmp_path, migrated, monkeypatch)
     with pytest.raises(ValidationError, match="history_mirror_posts"):
         Settings()
     monkeypatch.delenv("OTKLIK_HISTORY_MIRROR_POSTS")
-    assert Settings().history_mirror_posts == 50_000
+    assert Settings().history_mirror_posts == 20_000
 
 
 def test_the_service_checkpoints_a_sqlite_log_on_its_own_thread_unless_switched_off(tmp_path):
