@@ -10,7 +10,6 @@ longer serve the thread that needs it. At 100 posts/s with a growing history a w
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import os
 
@@ -28,10 +27,9 @@ def limit_arenas(arenas: int) -> bool:
     if arenas == 0:
         return False
     os.environ["MALLOC_ARENA_MAX"] = str(arenas)
-    name = ctypes.util.find_library("c")
     try:
-        libc = ctypes.CDLL(name or "libc.so.6")
-        mallopt = libc.mallopt
+        # by its soname: ctypes.util.find_library would run ldconfig at every start
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
     except (OSError, AttributeError):
         log.info("malloc arenas: not glibc, left as they are")
         return False

@@ -39,7 +39,7 @@ from .checkpoint import AUTOCHECKPOINT_PAGES
 from .migrate import database_url, upgrade
 from .older import DEFAULT_MAX_POSTS as OLDER_MAX_POSTS
 from .older import OlderPosts
-from .sqlite import SqliteStatements
+from .sqlite import COLUMNS, SqliteStatements, entry_of_row
 
 log = logging.getLogger(__name__)
 
@@ -185,24 +185,7 @@ def _row(e: HistoryEntry) -> dict:
 
 
 def _entry(r) -> HistoryEntry:
-    return HistoryEntry(
-        post_id=r.post_id,
-        author_id=r.author_id,
-        region=r.region,
-        created_at=_aware(r.created_at),
-        detected_at=_aware(r.detected_at),
-        group=r.topic_group,
-        topic=r.topic,
-        location_key=r.location_key,
-        place=r.place,
-        source=r.source,
-        signature=r.signature or b"",
-        terms=tuple(np.frombuffer(r.terms, dtype="<u4").tolist()) if r.terms else (),
-        facts=frozenset(r.facts.split("\n")) if r.facts else frozenset(),
-        answered_at=_aware(r.answered_at),
-        incident_id=r.incident_id,
-        tags=dict(r.tags) if r.tags else {},
-    )
+    return entry_of_row([getattr(r, c) for c in COLUMNS])
 
 
 def _upserts(dialect: str):

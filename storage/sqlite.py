@@ -32,16 +32,20 @@ def _keys(values: Iterable[str]) -> str:
     return json.dumps(list(values), ensure_ascii=False)
 
 
-def _time(value: str | None) -> datetime | None:
-    # SQLAlchemy stores SQLite datetimes as ISO text, naive UTC
-    return datetime.fromisoformat(value).replace(tzinfo=UTC) if value is not None else None
+def _time(value: str | datetime | None) -> datetime | None:
+    # naive UTC: as ISO text from a raw SQLite row, as a datetime through SQLAlchemy
+    if value is None:
+        return None
+    return (datetime.fromisoformat(value) if isinstance(value, str) else value).replace(tzinfo=UTC)
 
 
-def entry_of_row(row: tuple) -> HistoryEntry:
-    """A history entry from a raw row of COLUMNS (as storage.history's from a SQLAlchemy row)."""
+def entry_of_row(row: Sequence) -> HistoryEntry:
+    """A history entry from the values of COLUMNS: a raw SQLite row (times and tags as text) or
+    SQLAlchemy's (times as datetimes, tags decoded)."""
     (post_id, author_id, region, created_at, detected_at, group, topic, location_key, place, source, signature,
      terms, facts, answered_at, incident_id, tags) = row
-    tags = json.loads(tags) if tags is not None else None
+    if isinstance(tags, str):
+        tags = json.loads(tags)
     return HistoryEntry(
         post_id=post_id,
         author_id=author_id,
