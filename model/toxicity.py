@@ -176,6 +176,8 @@ class InsultLexicon:
     strong_stems: tuple[str, ...]
     weak_lemmas: frozenset[str]
     literal_lemmas: frozenset[str]
+    rude_lemmas: frozenset[str]
+    rude_stems: tuple[str, ...]
     not_lemmas: frozenset[str]
     not_stems: tuple[str, ...]
     simile_before: frozenset[str]
@@ -193,7 +195,7 @@ class InsultLexicon:
             data = yamlfile.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             raise DataError(f"{path}: expected YAML, got a parse error: {exc}") from exc
-        for key in ("strong", "weak", "literal", "not"):
+        for key in ("strong", "weak", "literal", "rude", "not"):
             if not isinstance(data, dict) or not isinstance(data.get(key), dict):
                 raise DataError(f"{path}: expected a mapping `{key}` with lemmas/stems, got {type(data.get(key) if isinstance(data, dict) else data).__name__}")
         return cls(
@@ -201,6 +203,8 @@ class InsultLexicon:
             strong_stems=tuple(sorted(_strings(data["strong"], "stems", path))),
             weak_lemmas=_strings(data["weak"], "lemmas", path),
             literal_lemmas=_strings(data["literal"], "lemmas", path),
+            rude_lemmas=_strings(data["rude"], "lemmas", path),
+            rude_stems=tuple(sorted(_strings(data["rude"], "stems", path))),
             not_lemmas=_strings(data["not"], "lemmas", path),
             not_stems=tuple(sorted(_strings(data["not"], "stems", path))),
             simile_before=_strings(data, "simile_before", path),
@@ -211,15 +215,15 @@ class InsultLexicon:
 
     def screen_entries(self) -> list[tuple[str, str]]:
         """(stem, label) for the word screen: the stems, matched as word starts."""
-        return [(s, _INSULT_LABEL) for s in self.strong_stems]
+        return [(s, _INSULT_LABEL) for s in self.strong_stems + self.rude_stems]
 
     def screen_forms(self) -> list[tuple[str, str]]:
         """(form, label) for the word screen: every form of the listed lemmas, matched exactly."""
-        forms = lexeme_forms(self.strong_lemmas | self.weak_lemmas | self.literal_lemmas)
+        forms = lexeme_forms(self.strong_lemmas | self.weak_lemmas | self.literal_lemmas | self.rude_lemmas)
         return [(f, _INSULT_LABEL) for f in forms]
 
     def strength(self, word: str) -> str | None:
-        """"strong", "weak", "literal" or None for a lower-case word (look-alikes already mapped)."""
+        """"strong", "weak", "literal", "rude" or None for a lower-case word (look-alikes already mapped)."""
         if "*" in word or "#" in word:
             return "strong" if self._masked(word) else None
         lemma = lemmatize(word)
@@ -231,6 +235,8 @@ class InsultLexicon:
             return "weak"
         if lemma in self.literal_lemmas:
             return "literal"
+        if lemma in self.rude_lemmas or word.startswith(self.rude_stems):
+            return "rude"
         return None
 
     def _masked(self, word: str) -> bool:
@@ -258,12 +264,15 @@ class AbuseDetector:
     name = "abuse"
 
     def __init__(self, insults: InsultLexicon, threats: ThreatRules, estimator: Any | None = None,
-                 strong_threshold: float = 0.5, threat_model: Any | None = None):
+                 strong_threshold: float = 0.5, threat_model: Any | None = None,
+                 rude_threshold: float = 0.8, weak_threshold: float = 0.9):
         self.insults = insults
         self.threats = threats
         self.estimator = estimator
         self.threat_model = threat_model  # model.threat_model.ThreatModel or None (rules only)
         self.strong_threshold = strong_threshold
+        self.rude_threshold = rude_threshold
+        self.weak_threshold = weak_threshold
         self.index = StemIndex(threats.lexicon.screen_entries + insults.screen_entries(),
                                threats.lexicon.screen_forms + insults.screen_forms())
         # (estimator, its fast path or None): `toxicity` uses the path only for that estimator
@@ -397,7 +406,9 @@ class AbuseDetector:
         if prev is None:
             return False
         if tokens[prev].lower in self.insults.simile_before:
-            return True
+            # "что за урод" names someone; "держат нас за дураков" compares
+            before = _prev_word(tokens, prev, start)
+            return not (tokens[prev].lower == "за" and before is not None and tokens[before].lower == "что")
         prev2 = _prev_word(tokens, prev, start)
         return (prev2 is not None and "PREP" in grammemes(tokens[prev].lower)
                 and tokens[prev2].lower in self.insults.simile_before)
@@ -469,14 +480,24 @@ class AbuseDetector:
             if rules_only:
                 return 0.6
             return tox if tox >= self.strong_threshold else None
+        if c.strength == "rude":
+            # vulgar words ("говно", "жопа", "сраный") are rude in a toxic sentence and plain words in
+            # a complaint ("кал на газоне"): the classifier decides, a word said to someone is enough
+            if c.target in ("address", "vocative", "near"):
+                return 0.7 if rules_only else max(tox, 0.7)
+            if rules_only:
+                return None
+            return tox if tox >= self.rude_threshold else None
         if c.strength == "literal":
             if c.target == "address":
                 return 0.7 if rules_only else max(tox, 0.7)
             return None
         if c.target in ("near", "address", "vocative"):
             return 0.7 if rules_only else max(tox, 0.7)
-        # a person named only somewhere in the sentence is not enough for a weak word, whatever the
-        # classifier says: it learned these very words ("коза соседа" scores 0.8)
+        # a person named only somewhere in the sentence is enough for a weak word only when the
+        # sentence is clearly toxic: the classifier learned these very words ("коза соседа" scores 0.8)
+        if c.target == "sentence" and not rules_only and tox >= self.weak_threshold:
+            return tox
         return None
 
 @lru_cache(maxsize=WORD_CACHE_SIZE)

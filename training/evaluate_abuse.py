@@ -18,7 +18,11 @@ is loaded or printed (errors only with --errors). Otherwise:
    (written after round 1, tuned in round 2), abuse_blind.jsonl (blind until round 3, whose errors
    then tuned the rules) and abuse_round3.jsonl (written before round 3, then tuned);
 3. with --real: how often each reason fires on the St Petersburg and Kursk appeals (moderated
-   portal posts: almost every firing there is a false alarm), with examples.
+   portal posts: almost every firing there is a false alarm), with examples;
+4. with --toxic: the service's own answer on the toxicity data — the exclusion step (мат matcher +
+   this detector) on the held-out side of the toxicity split, a text counted toxic when any of
+   `TOXIC_REASONS` is listed: RUSSE toxic vs neutral rewrites, 2ch/pikabu, RUSSE test recall. The
+   classifier's own scores (2.) are not what the service outputs; this is.
 """
 from __future__ import annotations
 
@@ -31,6 +35,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from model.artifact import load_artifact
 from model.doc import Doc
 from model.errors import DataError
@@ -39,6 +45,7 @@ from .jsonl import read_jsonl
 from model.paths import DATA_DIR, DEFAULT_ARTIFACT, SHARED_DATA_DIR
 from model.records import Post
 from model.toxicity import REASONS, AbuseDetector
+from model.exclusions import ExclusionTagger
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +158,49 @@ def evaluate_real(detector: AbuseDetector, shared_data_dir: Path = SHARED_DATA_D
     return {"n": len(texts), "fired": dict(fired), "examples": {k: v for k, v in examples.items() if v}}
 
 
+# the reasons a "toxic vs clean" reading of the service's exclusions counts as toxic
+TOXIC_REASONS = frozenset({"profanity", *REASONS})
+
+
+def toxic_flags(tagger: ExclusionTagger, texts: list[str], batch: int = 256) -> np.ndarray:
+    """True where the exclusion step lists мат, an insult or a threat reason for the text."""
+    flags = []
+    for i in range(0, len(texts), batch):
+        for exclusions in tagger.predict(make_docs(texts[i : i + batch])):
+            flags.append(any(e.reason in TOXIC_REASONS for e in exclusions))
+    return np.array(flags, dtype=bool)
+
+
+def evaluate_toxic_vs_clean(tagger: ExclusionTagger, shared_data_dir: Path = SHARED_DATA_DIR, seed: int = 13,
+                            limit: int | None = None) -> dict[str, Any]:
+    """The exclusion step on the held-out side of the toxicity split (`training.toxicity.split_data`,
+    the split the shipped classifier was trained beside); `limit` keeps the first rows of each source."""
+    from training.toxicity import binary_metrics, load_russe_test, split_data
+
+    _, test = split_data(shared_data_dir, seed)
+    keep = np.ones(len(test.texts), dtype=bool)
+    if limit is not None:
+        for source in ("russe", "pikabu"):
+            idx = np.flatnonzero(test.source == source)
+            keep[idx[limit:]] = False
+    texts = [t for t, k in zip(test.texts, keep) if k]
+    labels, source, first = test.labels[keep], test.source[keep], test.first[keep]
+    flags = toxic_flags(tagger, texts)
+    out: dict[str, Any] = {}
+    for name in ("russe", "pikabu"):
+        mask = source == name
+        out[f"{name}_heldout"] = binary_metrics(labels[mask], flags[mask].astype(int))
+    balanced = (source == "russe") & (first | (labels == 1))
+    out["russe_pairs_balanced"] = binary_metrics(labels[balanced], flags[balanced].astype(int))
+    russe_test = load_russe_test(shared_data_dir)[:limit]
+    out["russe_test_toxic_recall"] = {"recall": round(float(np.mean(toxic_flags(tagger, russe_test))), 4),
+                                      "n": len(russe_test)}
+    return out
+
+
 def evaluate_abuse(artifact_path: Path = DEFAULT_ARTIFACT, data_dir: Path = DATA_DIR,
-                   shared_data_dir: Path = SHARED_DATA_DIR, real: bool = False) -> dict[str, Any]:
+                   shared_data_dir: Path = SHARED_DATA_DIR, real: bool = False,
+                   toxic: bool = False) -> dict[str, Any]:
     artifact = load_artifact(artifact_path)
     estimator = artifact.get("toxicity")
     # the learned threat model ("threat") when the artifact has one; rules only otherwise
@@ -169,6 +217,10 @@ def evaluate_abuse(artifact_path: Path = DEFAULT_ARTIFACT, data_dir: Path = DATA
         report["toxicity"] = evaluate_toxicity(estimator, artifact.meta["components"].get("toxicity", {}), shared_data_dir)
     if real:
         report["real_posts"] = evaluate_real(detector, shared_data_dir)
+    if toxic:
+        tagger = ExclusionTagger.from_data(data_dir, abuse_detector=detector)
+        seed = int(artifact.meta["components"].get("toxicity", {}).get("seed", 13))
+        report["toxic_vs_clean"] = evaluate_toxic_vs_clean(tagger, shared_data_dir, seed)
     return report
 
 
@@ -194,6 +246,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--artifact", type=Path, default=DEFAULT_ARTIFACT)
     parser.add_argument("--real", action="store_true", help="also count firings on the SPb and Kursk appeals")
+    parser.add_argument("--toxic", action="store_true",
+                        help="also score the exclusion step's answer (мат/insult/threat listed) on the toxicity data")
     parser.add_argument("--errors", action="store_true", help="list the eval posts the detector gets wrong")
     parser.add_argument("--json", action="store_true", help="print the whole report as JSON")
     parser.add_argument("--files", help="comma-separated eval files: score only these (pooled)")
@@ -214,7 +268,7 @@ def main(argv: list[str] | None = None) -> None:
             for e in part["errors"]:
                 print(f"  gold={e['gold']} got={e['got']} | {e['text']}")
         return
-    report = evaluate_abuse(args.artifact, real=args.real)
+    report = evaluate_abuse(args.artifact, real=args.real, toxic=args.toxic)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=1))
         return
@@ -236,6 +290,10 @@ def main(argv: list[str] | None = None) -> None:
     if "toxicity" in report:
         print("\ntoxicity classifier, held-out split:")
         for name, m in report["toxicity"].items():
+            print(f"  {name}: {m}")
+    if "toxic_vs_clean" in report:
+        print("\nthe service's exclusions (a text is toxic when мат, an insult or a threat is listed), held-out split:")
+        for name, m in report["toxic_vs_clean"].items():
             print(f"  {name}: {m}")
     if "real_posts" in report:
         rp = report["real_posts"]

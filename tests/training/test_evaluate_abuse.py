@@ -92,3 +92,43 @@ def test_files_cli_prints_scores_and_errors_only_when_asked(tmp_path, capsys):
     main(["--files", str(path), "--errors"])
     out = capsys.readouterr().out
     assert "Уберите снег" in out
+
+
+@pytest.fixture(scope="module")
+def exclusion_step():
+    from model.artifact import load_artifact
+    from model.exclusions import ExclusionTagger
+    from model.paths import DATA_DIR, DEFAULT_ARTIFACT
+    from model.toxicity import AbuseDetector
+
+    artifact = load_artifact(DEFAULT_ARTIFACT)
+    detector = AbuseDetector.from_data(DATA_DIR, artifact.get("toxicity"), threat_model=artifact.get("threat"))
+    return ExclusionTagger.from_data(DATA_DIR, abuse_detector=detector)
+
+
+def test_toxic_flags_read_the_exclusion_list(exclusion_step):
+    from training.evaluate_abuse import toxic_flags
+
+    texts = [
+        "Третий день нет горячей воды, управляйка трубку не берёт",  # a complaint
+        "Займы онлайн без отказа, звоните 8-900-123-45-67",  # an ad is excluded, but not toxic
+        "Опять эти пиздюки разрисовали подъезд",  # мат
+        "127 ты унылое говно!",  # a rude word said to someone
+        "Глава, я тебе машину сожгу",  # a threat
+    ]
+    assert toxic_flags(exclusion_step, texts).tolist() == [False, False, True, True, True]
+
+
+def test_toxic_vs_clean_scores_the_held_out_pairs(exclusion_step):
+    from model.paths import SHARED_DATA_DIR
+    from training.evaluate_abuse import evaluate_toxic_vs_clean
+
+    if not (SHARED_DATA_DIR / "toxicity").is_dir():
+        pytest.skip("the shared toxicity data is not beside the repo")
+    out = evaluate_toxic_vs_clean(exclusion_step, SHARED_DATA_DIR, limit=400)
+    russe = out["russe_heldout"]
+    assert russe["n"] == 400 and 0 < russe["n_toxic"] < 400
+    # the held-out pairs: the service finds most toxic comments and almost never a neutral rewrite
+    assert russe["precision"] >= 0.95 and russe["recall"] >= 0.75
+    assert out["pikabu_heldout"]["n"] == 400
+    assert out["russe_test_toxic_recall"]["n"] == 400 and out["russe_test_toxic_recall"]["recall"] >= 0.7
