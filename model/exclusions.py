@@ -34,19 +34,27 @@ class Detector(Protocol):
     def predict(self, docs: list[Doc]) -> list[list[Finding]]: ...
 
 
+class Fallback(Detector, Protocol):
+    """A detector that runs only on the posts where the detectors found none of `unless`."""
+
+    unless: frozenset[str]
+
+
 class ExclusionTagger:
     """Sets `doc.exclusions` from the findings of its detectors and the doc's profile."""
 
     name = "exclusions"
 
-    def __init__(self, profiles: Profiles, detectors: Sequence[Detector]):
+    def __init__(self, profiles: Profiles, detectors: Sequence[Detector], fallbacks: Sequence[Fallback] = ()):
         self.profiles = profiles
         self.detectors = [d for d in detectors if d is not None]
+        self.fallbacks = [f for f in fallbacks if f is not None]
 
     @classmethod
     def from_data(cls, data_dir: Path | str = DATA_DIR, profiles: Profiles | None = None,
                   abuse_detector: Detector | None = None) -> "ExclusionTagger":
-        """The standard detectors from the data files; `abuse_detector` (insults, threats) is optional."""
+        """The standard detectors from the data files; `abuse_detector` (insults, threats) is optional.
+        With an abuse detector that has a toxicity model, `RudeTextDetector` runs as a fallback."""
         data_dir = Path(data_dir)
         if profiles is None:
             profiles = Profiles.load(data_dir / "profiles")
@@ -55,20 +63,33 @@ class ExclusionTagger:
             SpamDetector.from_data(data_dir),
             OffTopicDetector.from_data(data_dir),
         ]
+        fallbacks: list[Fallback] = []
         if abuse_detector is not None:
             detectors.append(abuse_detector)
+            if getattr(abuse_detector, "estimator", None) is not None:
+                from .toxicity import RudeTextDetector
+
+                fallbacks.append(RudeTextDetector(abuse_detector))
         else:
             log.info("no insult/threat detector given: insult and threat reasons are not detected")
-        return cls(profiles, detectors)
+        return cls(profiles, detectors, fallbacks)
 
     def predict(self, docs: list[Doc]) -> list[list[Exclusion]]:
         per_detector = [d.predict(docs) for d in self.detectors]
         for d, found in zip(self.detectors, per_detector):
             if len(found) != len(docs):
                 raise ValueError(f"detector {d.name!r}: expected {len(docs)} results, got {len(found)}")
+        per_doc = [[f for found in per_detector for f in found[k]] for k in range(len(docs))]
+        for fallback in self.fallbacks:
+            todo = [k for k in range(len(docs)) if not any(f.reason in fallback.unless for f in per_doc[k])]
+            found = fallback.predict([docs[k] for k in todo]) if todo else []
+            if len(found) != len(todo):
+                raise ValueError(f"detector {fallback.name!r}: expected {len(todo)} results, got {len(found)}")
+            for k, extra in zip(todo, found):
+                per_doc[k].extend(extra)
         out = []
         for k, doc in enumerate(docs):
-            findings = [f for found in per_detector for f in found[k]]
+            findings = per_doc[k]
             if any(f.reason == "advertising" for f in findings):
                 # an ad has its own reason; off_topic is kept for chatter, greetings and notices
                 findings = [f for f in findings if f.reason != "off_topic"]

@@ -34,7 +34,7 @@ from . import yamlfile
 from .doc import Doc
 from .errors import DataError
 from .paths import DATA_DIR
-from .records import Finding
+from .records import Finding, Span
 from .text import WORD_CACHE_SIZE, Text, Token, lemmatize, morph
 from .threat import REASONS as THREAT_REASONS
 from .threat import StemIndex, ThreatRules, grammemes, iter_mapped_words, lexeme_forms, mapped_words, sentences
@@ -527,3 +527,72 @@ def _prev_word(tokens: list[Token], i: int, start: int) -> int | None:
         if tokens[j].is_word:
             return j
     return None
+
+
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+class RudeTextDetector:
+    """`insult` for a post the classifier finds rude as a whole when no lexicon word carries it.
+
+    The lexicons own the evidence for most rudeness; what is left («ты что, солома?», «тащи пруфы,
+    клоун») only the toxicity classifier sees. The classifier alone fires on complaints («Пень на
+    газоне» scores 0.98: it learned «пень» as an insult), so it decides alone only where the topic
+    model finds no subject (the topic step's group score below `max_group_score`) — a complaint has
+    one. Run by `model.exclusions.ExclusionTagger` as a fallback: only for posts where no мат, insult
+    or threat was found (`unless`). The evidence is the word whose removal lowers the score most.
+    Cost: the classifier on ~6 % of real posts, the first `max_chars` characters.
+    """
+
+    name = "rude_text"
+    unless = frozenset({"profanity", *REASONS})
+
+    def __init__(self, abuse: AbuseDetector, max_group_score: float = 0.3, threshold: float = 0.9,
+                 max_chars: int = 300, max_words: int = 40):
+        if abuse.estimator is None:
+            raise DataError("expected an AbuseDetector with a toxicity model, got one without (rules only)")
+        self.abuse = abuse
+        self.max_group_score = max_group_score
+        self.threshold = threshold
+        self.max_chars = max_chars
+        self.max_words = max_words
+
+    def eligible(self, doc: Doc) -> bool:
+        """Only a post the topic step read and found no subject in (no topic step: never)."""
+        topic = doc.topic
+        if topic is None:
+            return False
+        score = topic.group_score if topic.group_score is not None else topic.score
+        return score < self.max_group_score
+
+    def predict(self, docs: list[Doc]) -> list[list[Finding]]:
+        out: list[list[Finding]] = [[] for _ in docs]
+        todo = [k for k, doc in enumerate(docs) if self.eligible(doc) and _WORD.search(doc.text.lower)]
+        if not todo:
+            return out
+        scores = self.abuse.toxicity([docs[k].text.lower[: self.max_chars] for k in todo])
+        for k, tox in zip(todo, scores):
+            if tox >= self.threshold:
+                spans = self._evidence(docs[k].text, float(tox))
+                if spans:
+                    out[k].append(Finding(INSULT, round(float(tox), 4), spans))
+        return out
+
+    def _evidence(self, text: Text, tox: float) -> list[Span]:
+        """The occurrences of the word whose removal lowers the score most (original coordinates)."""
+        head = text.lower[: self.max_chars]
+        where: dict[str, list[tuple[int, int]]] = {}
+        for m in _WORD.finditer(head):
+            where.setdefault(m.group(), []).append(m.span())
+        words = list(where)[: self.max_words]
+        if not words:
+            return []
+        variants = []
+        for w in words:
+            chars = list(head)
+            for a, b in where[w]:
+                chars[a:b] = " " * (b - a)
+            variants.append("".join(chars))
+        drops = tox - self.abuse.toxicity(variants)
+        best = words[int(np.argmax(drops))]
+        return [text.span(a, b) for a, b in where[best]]

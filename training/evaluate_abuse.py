@@ -19,10 +19,10 @@ is loaded or printed (errors only with --errors). Otherwise:
    then tuned the rules) and abuse_round3.jsonl (written before round 3, then tuned);
 3. with --real: how often each reason fires on the St Petersburg and Kursk appeals (moderated
    portal posts: almost every firing there is a false alarm), with examples;
-4. with --toxic: the service's own answer on the toxicity data — the exclusion step (мат matcher +
-   this detector) on the held-out side of the toxicity split, a text counted toxic when any of
-   `TOXIC_REASONS` is listed: RUSSE toxic vs neutral rewrites, 2ch/pikabu, RUSSE test recall. The
-   classifier's own scores (2.) are not what the service outputs; this is.
+4. with --toxic: the service's own answer on the toxicity data — the pipeline's exclusion step (with
+   the topic step it reads) on the held-out side of the toxicity split, a text counted toxic when
+   any of `TOXIC_REASONS` is listed: RUSSE toxic vs neutral rewrites, 2ch/pikabu, RUSSE test recall.
+   The classifier's own scores (2.) are not what the service outputs; this is.
 """
 from __future__ import annotations
 
@@ -45,7 +45,6 @@ from .jsonl import read_jsonl
 from model.paths import DATA_DIR, DEFAULT_ARTIFACT, SHARED_DATA_DIR
 from model.records import Post
 from model.toxicity import REASONS, AbuseDetector
-from model.exclusions import ExclusionTagger
 
 log = logging.getLogger(__name__)
 
@@ -162,16 +161,25 @@ def evaluate_real(detector: AbuseDetector, shared_data_dir: Path = SHARED_DATA_D
 TOXIC_REASONS = frozenset({"profanity", *REASONS})
 
 
-def toxic_flags(tagger: ExclusionTagger, texts: list[str], batch: int = 256) -> np.ndarray:
-    """True where the exclusion step lists мат, an insult or a threat reason for the text."""
+def toxic_flags(pipeline: Any, texts: list[str], batch: int = 256) -> np.ndarray:
+    """True where the pipeline (`model.pipeline.Pipeline`, with its exclusion step) lists мат, an
+    insult or a threat reason for the text."""
     flags = []
     for i in range(0, len(texts), batch):
-        for exclusions in tagger.predict(make_docs(texts[i : i + batch])):
-            flags.append(any(e.reason in TOXIC_REASONS for e in exclusions))
+        posts = [Post(id=str(i + j), text=t) for j, t in enumerate(texts[i : i + batch])]
+        for tagging in pipeline.tag(posts):
+            flags.append(any(e.reason in TOXIC_REASONS for e in tagging.exclusions))
     return np.array(flags, dtype=bool)
 
 
-def evaluate_toxic_vs_clean(tagger: ExclusionTagger, shared_data_dir: Path = SHARED_DATA_DIR, seed: int = 13,
+def exclusion_pipeline(artifact_path: Path = DEFAULT_ARTIFACT, data_dir: Path = DATA_DIR) -> Any:
+    """The service's pipeline cut to the exclusion step and the steps it reads (topic)."""
+    from model.pipeline import Pipeline, PipelineOptions
+
+    return Pipeline.load(PipelineOptions(artifact_path=artifact_path, data_dir=data_dir, steps=["exclusions"]))
+
+
+def evaluate_toxic_vs_clean(pipeline: Any, shared_data_dir: Path = SHARED_DATA_DIR, seed: int = 13,
                             limit: int | None = None) -> dict[str, Any]:
     """The exclusion step on the held-out side of the toxicity split (`training.toxicity.split_data`,
     the split the shipped classifier was trained beside); `limit` keeps the first rows of each source."""
@@ -185,7 +193,7 @@ def evaluate_toxic_vs_clean(tagger: ExclusionTagger, shared_data_dir: Path = SHA
             keep[idx[limit:]] = False
     texts = [t for t, k in zip(test.texts, keep) if k]
     labels, source, first = test.labels[keep], test.source[keep], test.first[keep]
-    flags = toxic_flags(tagger, texts)
+    flags = toxic_flags(pipeline, texts)
     out: dict[str, Any] = {}
     for name in ("russe", "pikabu"):
         mask = source == name
@@ -193,7 +201,7 @@ def evaluate_toxic_vs_clean(tagger: ExclusionTagger, shared_data_dir: Path = SHA
     balanced = (source == "russe") & (first | (labels == 1))
     out["russe_pairs_balanced"] = binary_metrics(labels[balanced], flags[balanced].astype(int))
     russe_test = load_russe_test(shared_data_dir)[:limit]
-    out["russe_test_toxic_recall"] = {"recall": round(float(np.mean(toxic_flags(tagger, russe_test))), 4),
+    out["russe_test_toxic_recall"] = {"recall": round(float(np.mean(toxic_flags(pipeline, russe_test))), 4),
                                       "n": len(russe_test)}
     return out
 
@@ -218,9 +226,9 @@ def evaluate_abuse(artifact_path: Path = DEFAULT_ARTIFACT, data_dir: Path = DATA
     if real:
         report["real_posts"] = evaluate_real(detector, shared_data_dir)
     if toxic:
-        tagger = ExclusionTagger.from_data(data_dir, abuse_detector=detector)
         seed = int(artifact.meta["components"].get("toxicity", {}).get("seed", 13))
-        report["toxic_vs_clean"] = evaluate_toxic_vs_clean(tagger, shared_data_dir, seed)
+        report["toxic_vs_clean"] = evaluate_toxic_vs_clean(exclusion_pipeline(artifact_path, data_dir),
+                                                           shared_data_dir, seed)
     return report
 
 

@@ -113,3 +113,38 @@ def test_rerun_keeps_the_repeats_reason(tagger):
     tagger([doc])
     tagger([doc])
     assert [e.reason for e in doc.exclusions] == ["profanity", "repeat_no_new_arguments"]
+
+
+class _Recording:
+    """A fallback that records the docs it was given and finds an insult in each."""
+
+    name = "recording"
+    unless = frozenset({"profanity", "insult"})
+
+    def __init__(self):
+        self.seen: list[str] = []
+
+    def predict(self, docs):
+        self.seen.extend(d.post.id for d in docs)
+        return [[Finding("insult", 0.95, [Span(0, 2, d.text.original[:2])])] for d in docs]
+
+
+def test_a_fallback_sees_only_the_posts_where_nothing_of_unless_was_found(tagger, profiles):
+    fallback = _Recording()
+    with_fallback = ExclusionTagger(profiles, tagger.detectors, fallbacks=[fallback])
+    docs = [Doc.from_post(Post(id=str(i), text=t), "omsk") for i, t in enumerate([MAT, AD, COMPLAINT])]
+    with_fallback(docs)
+    assert fallback.seen == ["1", "2"]  # the мат post is skipped; an ad is not in `unless`
+    assert [e.reason for e in docs[0].exclusions] == ["profanity"]
+    assert "insult" in [e.reason for e in docs[1].exclusions] and "advertising" in [e.reason for e in docs[1].exclusions]
+    assert [e.reason for e in docs[2].exclusions] == ["insult"]
+
+
+def test_a_fallback_with_the_wrong_number_of_results_is_an_error(tagger, profiles):
+    class Broken(_Recording):
+        def predict(self, docs):
+            return []
+
+    broken = ExclusionTagger(profiles, tagger.detectors, fallbacks=[Broken()])
+    with pytest.raises(ValueError, match="expected 1 results, got 0"):
+        broken.predict([Doc.from_post(Post(id="1", text=COMPLAINT), "omsk")])

@@ -185,3 +185,70 @@ def test_artifact_records_the_toxicity_metrics(artifact):
     assert metrics["russe_heldout"]["f1"] > 0.88
     assert metrics["pikabu_heldout"]["f1"] > 0.75
     assert meta["data"] and all(len(h) == 64 for h in meta["data"].values())
+
+
+@pytest.fixture(scope="module")
+def exclusion_pipeline():
+    from model.pipeline import Pipeline, PipelineOptions
+
+    return Pipeline.load(PipelineOptions(steps=["exclusions"]))
+
+
+def rude_text_of(pipeline):
+    from model.toxicity import RudeTextDetector
+
+    (tagger,) = [c for c in pipeline.components if c.name == "exclusions"]
+    (fallback,) = tagger.fallbacks
+    assert isinstance(fallback, RudeTextDetector)
+    return fallback
+
+
+def test_rude_text_without_a_lexicon_word_is_an_insult_with_the_weightiest_word(exclusion_pipeline):
+    from model.records import Post
+
+    text = "Мужик, ты вообще в адеквате? Ведёшь себя как малолетка"
+    (tagging,) = exclusion_pipeline.tag([Post(id="1", text=text)])
+    found = {e.reason: e for e in tagging.exclusions}
+    assert set(found) == {"insult"} and found["insult"].score >= 0.9
+    for span in found["insult"].evidence:
+        assert text[span.start:span.end] == span.text and span.text in text.split(" ")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the classifier scores these ≥ 0.9, but the topic model finds a subject: a complaint
+        "Пень на газоне.",
+        "Мёртвый сук у дерева, надо убрать.",
+        # an off-topic greeting the classifier scores 0.81
+        "Поздравляю свою маму с юбилеем! Мамочка, ты лучшая!",
+    ],
+)
+def test_rude_text_leaves_complaints_and_greetings_alone(exclusion_pipeline, text):
+    from model.records import Post
+
+    (tagging,) = exclusion_pipeline.tag([Post(id="1", text=text)])
+    assert "insult" not in {e.reason for e in tagging.exclusions}
+
+
+def test_rude_text_runs_only_where_nothing_else_was_found(exclusion_pipeline):
+    from model.doc import Doc
+    from model.records import Post
+
+    fallback = rude_text_of(exclusion_pipeline)
+    assert {"profanity", "insult", "threat_official"} <= fallback.unless
+    # without the topic step there is no subject to read: never eligible
+    doc = Doc.from_post(Post(id="1", text="Мужик, ты вообще в адеквате? Ведёшь себя как малолетка"), "omsk")
+    assert fallback.predict([doc]) == [[]]
+    # a мат post keeps its мат reason and gets no second, classifier-made insult
+    (tagging,) = exclusion_pipeline.tag([Post(id="2", text="ну ты и мудак, сиди молча")])
+    reasons = [e.reason for e in tagging.exclusions]
+    assert "profanity" in reasons or "insult" in reasons
+    assert len([r for r in reasons if r == "insult"]) <= 1
+
+
+def test_rude_text_needs_a_toxicity_model():
+    from model.toxicity import RudeTextDetector
+
+    with pytest.raises(DataError, match="toxicity model"):
+        RudeTextDetector(AbuseDetector.from_data(DATA_DIR, None))

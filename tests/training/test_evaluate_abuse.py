@@ -96,14 +96,9 @@ def test_files_cli_prints_scores_and_errors_only_when_asked(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def exclusion_step():
-    from model.artifact import load_artifact
-    from model.exclusions import ExclusionTagger
-    from model.paths import DATA_DIR, DEFAULT_ARTIFACT
-    from model.toxicity import AbuseDetector
+    from training.evaluate_abuse import exclusion_pipeline
 
-    artifact = load_artifact(DEFAULT_ARTIFACT)
-    detector = AbuseDetector.from_data(DATA_DIR, artifact.get("toxicity"), threat_model=artifact.get("threat"))
-    return ExclusionTagger.from_data(DATA_DIR, abuse_detector=detector)
+    return exclusion_pipeline()
 
 
 def test_toxic_flags_read_the_exclusion_list(exclusion_step):
@@ -115,8 +110,9 @@ def test_toxic_flags_read_the_exclusion_list(exclusion_step):
         "Опять эти пиздюки разрисовали подъезд",  # мат
         "127 ты унылое говно!",  # a rude word said to someone
         "Глава, я тебе машину сожгу",  # a threat
+        "Мужик, ты вообще в адеквате? Ведёшь себя как малолетка",  # rude as a whole, no lexicon word
     ]
-    assert toxic_flags(exclusion_step, texts).tolist() == [False, False, True, True, True]
+    assert toxic_flags(exclusion_step, texts).tolist() == [False, False, True, True, True, True]
 
 
 def test_toxic_vs_clean_scores_the_held_out_pairs(exclusion_step):
@@ -129,6 +125,6 @@ def test_toxic_vs_clean_scores_the_held_out_pairs(exclusion_step):
     russe = out["russe_heldout"]
     assert russe["n"] == 400 and 0 < russe["n_toxic"] < 400
     # the held-out pairs: the service finds most toxic comments and almost never a neutral rewrite
-    assert russe["precision"] >= 0.95 and russe["recall"] >= 0.75
+    assert russe["precision"] >= 0.95 and russe["recall"] >= 0.83
     assert out["pikabu_heldout"]["n"] == 400
     assert out["russe_test_toxic_recall"]["n"] == 400 and out["russe_test_toxic_recall"]["recall"] >= 0.7
