@@ -265,7 +265,7 @@ class AbuseDetector:
 
     def __init__(self, insults: InsultLexicon, threats: ThreatRules, estimator: Any | None = None,
                  strong_threshold: float = 0.5, threat_model: Any | None = None,
-                 rude_threshold: float = 0.8, weak_threshold: float = 0.9):
+                 rude_threshold: float = 0.7, weak_threshold: float = 0.9):
         self.insults = insults
         self.threats = threats
         self.estimator = estimator
@@ -406,9 +406,13 @@ class AbuseDetector:
         if prev is None:
             return False
         if tokens[prev].lower in self.insults.simile_before:
-            # "что за урод" names someone; "держат нас за дураков" compares
+            # "что (это) за урод" names someone; "держат нас за дураков" compares
+            if tokens[prev].lower != "за":
+                return True
             before = _prev_word(tokens, prev, start)
-            return not (tokens[prev].lower == "за" and before is not None and tokens[before].lower == "что")
+            if before is not None and tokens[before].lower == "это":
+                before = _prev_word(tokens, before, start)
+            return not (before is not None and tokens[before].lower == "что")
         prev2 = _prev_word(tokens, prev, start)
         return (prev2 is not None and "PREP" in grammemes(tokens[prev].lower)
                 and tokens[prev2].lower in self.insults.simile_before)

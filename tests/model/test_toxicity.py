@@ -106,6 +106,8 @@ def test_things_similes_and_complaints_are_clean(detector, text):
         # spellings the lexicon did not know, and case forms of "сука"
         ("ОН ВАПЩИ ДИБИЛ НИГРАМОТНЫЙ", "ДИБИЛ"),
         ("а ещё назвала меня сукой, представляете", "сукой"),
+        ("примолкли все, кто им восхищался! поняли теперь, что это за гнида!", "гнида"),
+        ("не даром выплаты урезали, сволота поганая", "сволота"),
     ],
 )
 def test_rude_words_and_misspelled_insults_are_found(detector, text, word):
@@ -130,6 +132,11 @@ def test_rude_words_and_misspelled_insults_are_found(detector, text, word):
         "Какая-то хрень на дороге валяется второй день, уберите",
         "МОСКОВСКАЯ обклеен объявлениями проституток",
         "Маникюр, педикюр, наращивание ресниц. Запись в ЛС",
+        # a river's name and an idiom
+        "мост через Вонючку (да, так и называем) скоро рухнет, доски гнилые",
+        "депутата Михайлова надо гнать из думы поганой метлой на ближайших выборах",
+        # a literal use in a real appeal: insult only when said to someone
+        "Говоря с девочками - о “проститутках”, а с мальчиками - о “зэках”, учитель",
         # a street that starts like a rude word (the classifier scores it 0.9)
         "Не горит лампа в одном из двух фонарей уличного освещения на ул.Парашютная, рядом с домом 27/1.",
     ],
