@@ -232,6 +232,16 @@ class ExecutorModel(BaseEstimator):
         self.template_model_.calibrate(X, [to_template(e, d) for e, d in zip(executors, canon)])
         return self
 
+    def reason_proba(self, texts) -> np.ndarray:
+        """P(portal label | text), n×len(reason_model_.classes_), calibrated; the text alone decides."""
+        model = getattr(self, "reason_model_", None)
+        if model is None:
+            check_is_fitted(self, "reason_model_")  # raises NotFittedError (costly: not on every call)
+        texts = list(texts)
+        if len(texts) <= FEW:
+            return softmax(model.decision_rows(self._feature_rows(texts, [None] * len(texts))) / model.temperature_)
+        return model.predict_proba(self._features(texts, [None] * len(texts)))
+
     def predict_template_proba(self, texts, districts, buildings=None) -> np.ndarray:
         """P(template) n×len(templates_); districts are canonical names (resolve_district) or None;
         buildings: per post True (the address has a house number) / False (an address without one) /

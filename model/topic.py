@@ -12,8 +12,12 @@ inference). `doc.topic` is None only when the text has no letters at all.
 """
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,6 +35,13 @@ from .rubricator import Rubricator
 MAX_CHARS = 1000
 
 _LETTER = re.compile(r"[^\W\d_]")
+
+log = logging.getLogger(__name__)
+
+# A region's portal categories as a prior over the groups (`PortalGroupPrior`): its share of the
+# group distribution, and how many of the region's labelled rows a group needs to be "covered".
+PORTAL_PRIOR_WEIGHT = 0.4
+PORTAL_PRIOR_MIN_ROWS = 300
 
 
 def model_text(lower: str) -> str:
@@ -215,6 +226,85 @@ class TopicPrediction:
     group_scores: dict[str, float] = field(default_factory=dict)
 
 
+class PortalGroupPrior:
+    """A region's own portal categories, read by its learned router, as a prior over the groups.
+
+    The St Petersburg router (`model.route.ExecutorModel`) carries a 125-label classifier of the
+    portal's categories, trained on that portal's posts only; mapped to the rubricator
+    (`data/mappings/<region>.yaml`) it knows the region's portal posts better than the general topic
+    model, which is balanced across 26 groups and informal writing. For a post of that region whose
+    best group is one the portal covers (≥ `min_rows` labelled rows), the group distribution becomes
+    (1 − weight)·P_topic + weight·P_portal; topics keep their P(topic | group). A post whose best group
+    the portal does not cover (health, schools, …) is left alone.
+    """
+
+    def __init__(self, model: Any, label_groups: Sequence[str | None], groups: Sequence[str],
+                 weight: float = PORTAL_PRIOR_WEIGHT, min_rows: int = PORTAL_PRIOR_MIN_ROWS):
+        if not hasattr(model, "reason_proba"):
+            raise ArtifactError(f"expected a router with portal categories (reason_proba), got {type(model).__name__}")
+        if not 0.0 <= weight <= 1.0:
+            raise ValueError(f"expected a weight in [0, 1], got {weight}")
+        index = {g: i for i, g in enumerate(groups)}
+        self.model = model
+        self.weight = weight
+        self.n_groups = len(groups)
+        self.columns = np.array([index.get(g, -1) if g else -1 for g in label_groups], dtype=int)
+        rows = getattr(model, "group_rows_", {}) or {}
+        self.covered = frozenset(g for g, n in rows.items() if n >= min_rows and g in index)
+
+    @classmethod
+    def from_router(cls, model: Any, mapping: Any, rubricator: Rubricator, groups: Sequence[str],
+                    **kwargs: Any) -> "PortalGroupPrior":
+        """`mapping`: the region's `model.mappings.Mapping`; the router's labels are "category | reason"."""
+        label_groups = []
+        for label in model.reason_model_.classes_:
+            key = tuple(str(label).split(" | ", len(mapping.key) - 1))
+            entry = mapping.labels.get(key)
+            label_groups.append(rubricator.topic(entry["topic"]).group if entry else None)
+        return cls(model, label_groups, groups, **kwargs)
+
+    def group_proba(self, texts: list[str]) -> np.ndarray:
+        """P_portal(group | text), n×len(groups); the columns follow the topic model's groups."""
+        p = self.model.reason_proba(texts)
+        out = np.zeros((p.shape[0], self.n_groups))
+        keep = self.columns >= 0
+        np.add.at(out.T, self.columns[keep], p[:, keep].T)
+        return out
+
+    def apply(self, texts: list[str], groups: Sequence[str], pg: np.ndarray, pt: np.ndarray,
+              topic_columns: np.ndarray) -> None:
+        """Mix the prior into pg (n×groups) and rescale pt (n×topics) in place, for the rows whose
+        best group is covered; topic_columns[k] is the group column of topic k."""
+        best = np.argmax(pg, axis=1)
+        rows = np.array([groups[b] in self.covered for b in best], dtype=bool)
+        if not rows.any() or not self.weight:
+            return
+        prior = self.group_proba([t for t, r in zip(texts, rows) if r])
+        old = pg[rows]
+        new = (1.0 - self.weight) * old + self.weight * prior
+        scale = np.divide(new, old, out=np.ones_like(new), where=old > 0)
+        pg[rows] = new
+        pt[rows] *= scale[:, topic_columns]
+
+
+def portal_priors(route_models: dict[str, Any] | None, rubricator: Rubricator, groups: Sequence[str],
+                  mappings_dir: Path | None = None) -> dict[str, PortalGroupPrior]:
+    """One prior per region whose learned router has portal categories and whose labels have a
+    mapping file (St Petersburg today; Kursk's router has no category classifier)."""
+    from .mappings import MAPPINGS_DIR, load_mapping
+
+    out = {}
+    for region, model in (route_models or {}).items():
+        path = Path(mappings_dir or MAPPINGS_DIR) / f"{region}.yaml"
+        if not hasattr(model, "reason_proba") or not hasattr(model, "reason_model_") or not path.is_file():
+            continue
+        prior = PortalGroupPrior.from_router(model, load_mapping(region, rubricator, path.parent), rubricator, groups)
+        if prior.covered:
+            out[region] = prior
+            log.info("topic: %s portal prior over %s", region, sorted(prior.covered))
+    return out
+
+
 class TopicTagger:
     """The topic component: sets doc.topic (top topic + top-k alternatives) and doc.group_scores.
 
@@ -225,9 +315,11 @@ class TopicTagger:
     name = "topic"
 
     def __init__(self, model: TopicModel | None, rubricator: Rubricator | list[str],
-                 urgent: dict[str, bool] | None = None, top_k: int = 3, rubricator_version: str | None = None):
+                 urgent: dict[str, bool] | None = None, top_k: int = 3, rubricator_version: str | None = None,
+                 priors: dict[str, PortalGroupPrior] | None = None):
         """`rubricator`: the Rubricator (as the pipeline passes it), or — for callers without one —
-        the list of all group names, with `urgent` (topic name → ★ flag)."""
+        the list of all group names, with `urgent` (topic name → ★ flag). `priors`: region → its
+        portal prior (`portal_priors`), mixed into that region's posts."""
         if model is None:
             raise ArtifactError("expected a trained 'topic' component in the model artifact, found none; "
                                 "run `otklik train --only topic`")
@@ -249,6 +341,9 @@ class TopicTagger:
         self.urgent = urgent
         self.top_k = top_k
         self.rubricator_version = version
+        self.priors = dict(priors or {})
+        index = {g: i for i, g in enumerate(model.groups_)}
+        self._topic_columns = np.array([index[g] for g in model.topic_group_], dtype=int)
 
     def predict(self, docs: list[Doc]) -> list[TopicPrediction]:
         out: list[TopicPrediction | None] = [None] * len(docs)
@@ -259,7 +354,14 @@ class TopicTagger:
         if not live:
             return out  # type: ignore[return-value]
         m = self.model
-        pg, pt = m.predict_proba([model_text(docs[i].text.lower) for i in live])
+        texts = [model_text(docs[i].text.lower) for i in live]
+        pg, pt = m.predict_proba(texts)
+        for region, prior in self.priors.items():
+            rows = np.array([docs[i].region == region for i in live], dtype=bool)
+            if rows.any():
+                sub_g, sub_t = pg[rows], pt[rows]
+                prior.apply([t for t, r in zip(texts, rows) if r], m.groups_, sub_g, sub_t, self._topic_columns)
+                pg[rows], pt[rows] = sub_g, sub_t
         best_group = np.argmax(pg, axis=1)
         order = np.argsort(-pt, axis=1)[:, : self.top_k + 1]
         for row, i in enumerate(live):

@@ -10,13 +10,12 @@ with `data/mappings/*.yaml`, and makes the honest held-out splits:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from model.errors import DataError
+from model.mappings import MAPPINGS_DIR, Mapping, load_mapping  # noqa: F401 (re-exported for training)
 
 from .jsonl import read_jsonl
 from model.paths import DATA_DIR
@@ -28,50 +27,11 @@ log = logging.getLogger(__name__)
 
 SPB_FILE = Path("appeals/spb_nash_spb/spb_appeals_2020_10_to_2021_03.csv.gz")
 KURSK_FILE = Path("appeals/kursk_cur_2022/train_dataset_train.csv")
-MAPPINGS_DIR = DATA_DIR / "mappings"
 EXAMPLES_FILE = DATA_DIR / "examples" / "topics.jsonl"
 INFORMAL_EVAL_FILE = DATA_DIR / "eval" / "topics_informal.jsonl"
 
 COLUMNS = ["id", "source", "text", "clean", "topic", "group", "executor", "district", "municipality",
            "author", "order", "label"]
-
-
-@dataclass
-class Mapping:
-    """A source's labels → rubricator topics (one YAML file of data/mappings)."""
-
-    source: str
-    key: list[str]
-    labels: dict[tuple[str, ...], dict]
-    drop: set[str]
-
-    def topic_of(self, *key: str) -> str:
-        try:
-            return self.labels[tuple(key)]["topic"]
-        except KeyError:
-            raise DataError(f"mapping {self.source}: expected a mapped label, got {key!r}") from None
-
-
-def load_mapping(name: str, rubricator: Rubricator | None = None, directory: Path = MAPPINGS_DIR) -> Mapping:
-    path = Path(directory) / f"{name}.yaml"
-    with open(path, encoding="utf-8") as f:
-        raw = yaml.safe_load(f)
-    if not isinstance(raw, dict) or not isinstance(raw.get("labels"), list) or not isinstance(raw.get("key"), list):
-        raise DataError(f"{path}: expected a mapping with 'key' and 'labels' lists")
-    rubricator = rubricator or load_rubricator()
-    labels = {}
-    for i, entry in enumerate(raw["labels"]):
-        key = tuple(str(entry.get(k, "")) for k in raw["key"])
-        topic = entry.get("topic")
-        if not rubricator.has_topic(topic):
-            raise DataError(f"{path}: labels[{i}].topic: expected a rubricator topic name, got {topic!r}")
-        group = rubricator.topic(topic).group
-        if entry.get("group") not in (None, group):
-            raise DataError(f"{path}: labels[{i}].group: expected {group!r} for topic {topic!r}, got {entry['group']!r}")
-        if key in labels:
-            raise DataError(f"{path}: labels[{i}]: duplicate key {key!r}")
-        labels[key] = entry
-    return Mapping(str(raw.get("source", name)), list(raw["key"]), labels, set(raw.get("drop") or []))
 
 
 def clean_text(text: str) -> str:

@@ -237,3 +237,23 @@ def test_router_passes_the_address_to_the_model(topic):
     topic(docs)
     router(docs)
     assert seen["buildings"] == [True, False, None]
+
+
+def test_spb_portal_category_probabilities(artifact):
+    model = artifact.get("route")["spb"]
+    texts = ["В парадной не горит свет на 3 этаже", "Яма на проезжей части у дома 5", "Граффити на фасаде"]
+    p = model.reason_proba(texts)
+    assert p.shape == (3, len(model.reason_model_.classes_))
+    assert np.allclose(p.sum(axis=1), 1.0)
+    X = model._features(texts, [None] * 3)
+    assert list(model.reason_model_.classes_[p.argmax(axis=1)]) == list(model.reason_model_.predict(X))
+    assert "парадн" in str(model.reason_model_.classes_[p[0].argmax()]).lower() or "освещ" in str(
+        model.reason_model_.classes_[p[0].argmax()]).lower()
+
+
+def test_spb_portal_categories_for_a_few_posts_equal_the_batch(artifact):
+    model = artifact.get("route")["spb"]
+    texts = ["В парадной не горит свет", "Яма на дороге", "Граффити", "Мусор во дворе", "Снег не убран на тротуаре"]
+    batch = model.reason_proba(texts)  # more than FEW: the sparse product
+    one_by_one = np.vstack([model.reason_proba([t]) for t in texts])  # the row path
+    assert np.allclose(batch, one_by_one, atol=1e-6)
