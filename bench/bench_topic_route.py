@@ -30,7 +30,7 @@ from model.records import Location, Post
 from model.route import RouteTagger
 from model.rubricator import load_rubricator
 from model.text import analyze_lemma, clear_preloaded_lemmas, preload_lemmas
-from model.topic import TopicTagger, portal_priors
+from model.topic import TopicTagger, artifact_priors
 from model import linear
 from training.lemmas import SPLIT_FRACTION, _other_texts, _spb_texts, count_words
 
@@ -60,10 +60,8 @@ def clear_word_caches() -> None:
 def main(n: int = 6000, batch: int = 256) -> None:
     artifact = load_artifact(DEFAULT_ARTIFACT)
     rubricator = load_rubricator()
-    topic_model = artifact.get("topic")
     # as the pipeline builds it: St Petersburg posts (half of these) get the portal prior
-    topic = TopicTagger(topic_model, rubricator,
-                        priors=portal_priors(artifact.get("route"), rubricator, topic_model.groups_))
+    topic = TopicTagger(artifact.get("topic"), rubricator, priors=artifact_priors(artifact, rubricator))
     route = RouteTagger(artifact.get("route"))
     informal = DATA_DIR / "eval/topics_informal.jsonl"
     earlier, pool = later_spb_texts()

@@ -195,12 +195,10 @@ def _build(
     """Construct one component from the artifact and the data files (imports kept local so a
     partial pipeline, e.g. `--fields exclusions`, loads only what it runs)."""
     if step == "topic":
-        from .topic import TopicTagger, portal_priors
+        from .topic import TopicTagger, artifact_priors
 
-        model = artifact.get("topic")
-        groups = getattr(getattr(model, "model", model), "groups_", None)  # older artifacts stored a tagger
-        priors = portal_priors(artifact.get("route"), rubricator, groups, data_dir / "mappings") if groups else {}
-        return TopicTagger(model, rubricator, priors=priors)
+        priors = artifact_priors(artifact, rubricator, data_dir / "mappings")
+        return TopicTagger(artifact.get("topic"), rubricator, priors=priors)
     if step == "location":
         from .location import LocationTagger
 

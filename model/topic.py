@@ -39,9 +39,11 @@ _LETTER = re.compile(r"[^\W\d_]")
 log = logging.getLogger(__name__)
 
 # A region's portal categories as a prior over the groups (`PortalGroupPrior`): its share of the
-# group distribution, and how many of the region's labelled rows a group needs to be "covered".
+# group distribution, and how many of the region's labelled rows a group needs to be "covered"
+# (at least MIN_ROWS and MIN_SHARE of them: 287 of St Petersburg's 41,000, 30 of Kursk's 1,999).
 PORTAL_PRIOR_WEIGHT = 0.4
-PORTAL_PRIOR_MIN_ROWS = 300
+PORTAL_PRIOR_MIN_ROWS = 30
+PORTAL_PRIOR_MIN_SHARE = 0.007
 
 
 def model_text(lower: str) -> str:
@@ -235,11 +237,13 @@ class PortalGroupPrior:
     model, which is balanced across 26 groups and informal writing. For a post of that region whose
     best group is one the portal covers (≥ `min_rows` labelled rows), the group distribution becomes
     (1 − weight)·P_topic + weight·P_portal; topics keep their P(topic | group). A post whose best group
-    the portal does not cover (health, schools, …) is left alone.
+    the portal does not cover (health, schools, …) is left alone. Kursk's router has no category
+    model; the artifact's "portal" component (`model.portal.PortalCategoryModel`) serves instead.
     """
 
     def __init__(self, model: Any, label_groups: Sequence[str | None], groups: Sequence[str],
-                 weight: float = PORTAL_PRIOR_WEIGHT, min_rows: int = PORTAL_PRIOR_MIN_ROWS):
+                 weight: float = PORTAL_PRIOR_WEIGHT, min_rows: int = PORTAL_PRIOR_MIN_ROWS,
+                 min_share: float = PORTAL_PRIOR_MIN_SHARE):
         if not hasattr(model, "reason_proba"):
             raise ArtifactError(f"expected a router with portal categories (reason_proba), got {type(model).__name__}")
         if not 0.0 <= weight <= 1.0:
@@ -250,7 +254,8 @@ class PortalGroupPrior:
         self.n_groups = len(groups)
         self.columns = np.array([index.get(g, -1) if g else -1 for g in label_groups], dtype=int)
         rows = getattr(model, "group_rows_", {}) or {}
-        self.covered = frozenset(g for g, n in rows.items() if n >= min_rows and g in index)
+        bar = max(min_rows, min_share * sum(rows.values()))
+        self.covered = frozenset(g for g, n in rows.items() if n >= bar and g in index)
 
     @classmethod
     def from_router(cls, model: Any, mapping: Any, rubricator: Rubricator, groups: Sequence[str],
@@ -303,6 +308,17 @@ def portal_priors(route_models: dict[str, Any] | None, rubricator: Rubricator, g
             out[region] = prior
             log.info("topic: %s portal prior over %s", region, sorted(prior.covered))
     return out
+
+
+def artifact_priors(artifact: Any, rubricator: Rubricator, mappings_dir: Path | None = None) -> dict[str, PortalGroupPrior]:
+    """The priors the pipeline uses, from an artifact: each region's portal categories — its
+    router's own (spb) or the "portal" component's (kursk) — over the topic model's groups."""
+    model = artifact.get("topic")
+    groups = getattr(getattr(model, "model", model), "groups_", None)  # older artifacts stored a tagger
+    if not groups:
+        return {}
+    portals = {**(artifact.get("route") or {}), **(artifact.get("portal") or {})}
+    return portal_priors(portals, rubricator, groups, mappings_dir)
 
 
 class TopicTagger:

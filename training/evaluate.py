@@ -23,7 +23,7 @@ from model.errors import ArtifactError
 from model.records import Location, Post
 from model.route import RouteTagger
 from model.rubricator import load_rubricator
-from model.topic import TopicTagger, portal_priors
+from model.topic import TopicTagger, artifact_priors
 
 from . import appeals
 from .report import classification_metrics, confusion_png, metrics_table, topk_accuracy, write_json
@@ -129,11 +129,8 @@ def run_evaluate(data_file: Path | None, artifact_dir: Path, report_dir: Path) -
     if artifact.get("topic") is None:
         raise ArtifactError(f"{artifact_dir}: expected a 'topic' component, found {sorted(artifact.components)}")
     rubricator = load_rubricator()
-    topic_model = artifact.get("topic")
-    # as the pipeline builds it: rows of a region with a portal prior (spb) get it
-    groups = getattr(getattr(topic_model, "model", topic_model), "groups_", None)
-    priors = portal_priors(artifact.get("route"), rubricator, groups) if groups else {}
-    topic_tagger = TopicTagger(topic_model, rubricator, priors=priors)
+    # as the pipeline builds it: rows of a region with a portal prior (spb, kursk) get it
+    topic_tagger = TopicTagger(artifact.get("topic"), rubricator, priors=artifact_priors(artifact, rubricator))
     route_tagger = RouteTagger(artifact.get("route"))
     report_dir = Path(report_dir)
     results: dict[str, Any] = {"model_version": artifact.version}

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 TRAINERS: dict[str, str] = {
     "topic": "training.topic:train",
     "route": "training.route:train",
+    "portal": "training.portal:train",
     "toxicity": "training.toxicity:train",
     "importance": "training.importance:train",
     "geo": "training.geo:train",

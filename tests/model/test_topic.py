@@ -153,7 +153,7 @@ def test_portal_prior_is_used_for_its_region_only():
 
     pipeline = Pipeline.load(PipelineOptions(steps=["topic"]))
     (topic_step,) = [c for c in pipeline.components if c.name == "topic"]
-    assert set(topic_step.priors) == {"spb"}
+    assert "spb" in topic_step.priors and "omsk" not in topic_step.priors
     text = "Мусор во дворе у парадной не убирают, контейнер переполнен"
     spb, omsk = pipeline.tag([Post(id="1", text=text, region="spb"), Post(id="2", text=text, region="omsk")])
     assert spb.topic.group_score != omsk.topic.group_score
@@ -188,3 +188,15 @@ def test_a_router_without_portal_categories_is_refused(tagger):
 
     with pytest.raises(ArtifactError, match="reason_proba"):
         PortalGroupPrior(object(), [], tagger.model.groups_)
+
+
+def test_kursk_posts_get_the_kursk_portal_prior():
+    from model.pipeline import Pipeline, PipelineOptions
+
+    pipeline = Pipeline.load(PipelineOptions(steps=["topic"]))
+    (topic_step,) = [c for c in pipeline.components if c.name == "topic"]
+    assert set(topic_step.priors) == {"spb", "kursk"}
+    assert {"Благоустройство", "Дороги"} <= topic_step.priors["kursk"].covered
+    text = "Не горит уличное освещение на улице Советской, темно"
+    kursk, omsk = pipeline.tag([Post(id="1", text=text, region="kursk"), Post(id="2", text=text, region="omsk")])
+    assert kursk.topic.group_score != omsk.topic.group_score

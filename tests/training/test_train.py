@@ -180,3 +180,18 @@ def test_bad_gold_file_names_the_line_and_field(tmp_path, tiny):
     bad.write_text('{"text": "нет воды", "topic": "Нет такой темы"}\n', encoding="utf-8")
     with pytest.raises(DataError, match=r"bad.jsonl:1: topic"):
         run_evaluate(bad, tiny["artifact"].path, tmp_path / "r")
+
+
+def test_portal_component_trains_and_reports_its_split():
+    from model.paths import SHARED_DATA_DIR
+    from training import appeals
+    from training.portal import train
+
+    if not (SHARED_DATA_DIR / appeals.KURSK_FILE).is_file():
+        pytest.skip("the shared Kursk data is not beside the repo")
+    trained = train(SHARED_DATA_DIR, seed=13)
+    assert trained.name == "portal" and set(trained.estimator) == {"kursk"}
+    test = trained.meta["metrics"]["kursk"]["test"]
+    assert test["n"] > 300 and 0.45 <= test["top1"] <= test["top3"] <= 1.0
+    assert test["group_accuracy_of_top1"] >= 0.7
+    assert trained.meta["sizes"]["categories"] > 100
