@@ -325,13 +325,13 @@ class LinearScorer(BaseEstimator):
             self._coef_t = self.coef_.T.tocsr()
         return (X @ self._coef_t).toarray() + self.intercept_
 
-    def decision_rows(self, rows: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-        """`decision_function` for X given as `TextFeaturizer.rows` (a few posts: no matrix built;
+    def predict_proba_rows(self, rows: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """`predict_proba` for X given as `TextFeaturizer.rows` (a few posts: no matrix built;
         no `check_is_fitted`, which costs more than the product for one post)."""
         if getattr(self, "_coef_t", None) is None:
             check_is_fitted(self, "coef_")
             self._coef_t = self.coef_.T.tocsr()
-        return rows_dot(rows, self._coef_t) + self.intercept_
+        return softmax((rows_dot(rows, self._coef_t) + self.intercept_) / self.temperature_)
 
     def predict_proba(self, X: sp.csr_matrix) -> np.ndarray:
         return softmax(self.decision_function(X) / self.temperature_)

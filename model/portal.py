@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .linear import FEW, LinearScorer, TextFeaturizer, softmax
+from .linear import FEW, LinearScorer, TextFeaturizer
 
 
 class PortalCategoryModel(BaseEstimator):
@@ -54,5 +54,5 @@ class PortalCategoryModel(BaseEstimator):
             check_is_fitted(self, "reason_model_")  # raises NotFittedError
         texts = list(texts)
         if len(texts) <= FEW:
-            return softmax(model.decision_rows(self.featurizer_.rows(texts)) / model.temperature_)
+            return model.predict_proba_rows(self.featurizer_.rows(texts))
         return model.predict_proba(self.featurizer_.transform(texts))

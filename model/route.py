@@ -239,7 +239,7 @@ class ExecutorModel(BaseEstimator):
             check_is_fitted(self, "reason_model_")  # raises NotFittedError (costly: not on every call)
         texts = list(texts)
         if len(texts) <= FEW:
-            return softmax(model.decision_rows(self._feature_rows(texts, [None] * len(texts))) / model.temperature_)
+            return model.predict_proba_rows(self._feature_rows(texts, [None] * len(texts)))
         return model.predict_proba(self._features(texts, [None] * len(texts)))
 
     def predict_template_proba(self, texts, districts, buildings=None) -> np.ndarray:

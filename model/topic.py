@@ -229,13 +229,14 @@ class TopicPrediction:
 
 
 class PortalGroupPrior:
-    """A region's own portal categories, read by its learned router, as a prior over the groups.
+    """A region's own portal categories as a prior over the groups.
 
     The St Petersburg router (`model.route.ExecutorModel`) carries a 125-label classifier of the
     portal's categories, trained on that portal's posts only; mapped to the rubricator
     (`data/mappings/<region>.yaml`) it knows the region's portal posts better than the general topic
     model, which is balanced across 26 groups and informal writing. For a post of that region whose
-    best group is one the portal covers (≥ `min_rows` labelled rows), the group distribution becomes
+    best group is one the portal covers (≥ `min_rows` labelled rows and ≥ `min_share` of them), the
+    group distribution becomes
     (1 − weight)·P_topic + weight·P_portal; topics keep their P(topic | group). A post whose best group
     the portal does not cover (health, schools, …) is left alone. Kursk's router has no category
     model; the artifact's "portal" component (`model.portal.PortalCategoryModel`) serves instead.
@@ -292,14 +293,14 @@ class PortalGroupPrior:
         pt[rows] *= scale[:, topic_columns]
 
 
-def portal_priors(route_models: dict[str, Any] | None, rubricator: Rubricator, groups: Sequence[str],
+def portal_priors(portals: dict[str, Any] | None, rubricator: Rubricator, groups: Sequence[str],
                   mappings_dir: Path | None = None) -> dict[str, PortalGroupPrior]:
-    """One prior per region whose learned router has portal categories and whose labels have a
-    mapping file (St Petersburg today; Kursk's router has no category classifier)."""
+    """One prior per region whose model has portal categories (`reason_proba`: St Petersburg's
+    router, Kursk's `model.portal.PortalCategoryModel`) and whose labels have a mapping file."""
     from .mappings import MAPPINGS_DIR, load_mapping
 
     out = {}
-    for region, model in (route_models or {}).items():
+    for region, model in (portals or {}).items():
         path = Path(mappings_dir or MAPPINGS_DIR) / f"{region}.yaml"
         if not hasattr(model, "reason_proba") or not hasattr(model, "reason_model_") or not path.is_file():
             continue

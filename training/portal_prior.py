@@ -38,25 +38,19 @@ def _group_accuracy(tagger: Any, texts: list[str], gold: list[str], region: str)
 
 
 def heldout_topic_model(shared_data_dir: Path, seed: int = 13) -> Any:
-    """The topic trainer's evaluation model: fitted on the training parts, calibrated on the held-out ones."""
-    import pandas as pd
-
+    """The topic trainer's evaluation model (`training.topic.fit_heldout_model` on the same parts)."""
     from model.rubricator import load_rubricator
 
     from . import appeals
-    from .topic import _holdout, fit_model, label_rows, load_example_files, training_rows
+    from .topic import _holdout, fit_heldout_model, load_example_files
 
     rubricator = load_rubricator()
-    spb = appeals.load_spb(shared_data_dir, rubricator)
-    kursk = appeals.load_kursk(shared_data_dir, rubricator)
+    spb_train, spb_test = appeals.split_by_time_and_author(appeals.load_spb(shared_data_dir, rubricator))
+    kursk_train, kursk_test = appeals.split_by_time_and_author(appeals.load_kursk(shared_data_dir, rubricator))
     examples, _ = load_example_files(appeals.EXAMPLES_FILE, rubricator)
-    spb_train, spb_test = appeals.split_by_time_and_author(spb)
-    kursk_train, kursk_test = appeals.split_by_time_and_author(kursk)
     held = _holdout(examples, seed)
-    model = fit_model(training_rows([spb_train, kursk_train, examples[~held], label_rows(rubricator)], seed), seed)
-    calib = pd.concat([appeals.dedupe(spb_test), kursk_test, examples[held]], ignore_index=True)
-    calib_w = 1.0 / calib.groupby("source")["source"].transform("size").values
-    model.calibrate(calib["clean"].tolist(), calib["topic"].tolist(), calib["group"].tolist(), calib_w)
+    model, _ = fit_heldout_model([spb_train, kursk_train, examples[~held]],
+                                 [appeals.dedupe(spb_test), kursk_test, examples[held]], rubricator, seed)
     return model
 
 

@@ -154,6 +154,18 @@ def fit_model(df: pd.DataFrame, seed: int) -> TopicModel:
         informal=informal_rows(df))
 
 
+def fit_heldout_model(train_parts: list[pd.DataFrame], calib_parts: list[pd.DataFrame], rubricator,
+                      seed: int) -> tuple[TopicModel, pd.DataFrame]:
+    """The evaluation model: fitted on the training parts (+ the label names), its temperatures on the
+    held-out parts, each source weighing the same. Returns it and its training rows."""
+    eval_train = training_rows([*train_parts, label_rows(rubricator)], seed)
+    model = fit_model(eval_train, seed)
+    calib = pd.concat(calib_parts, ignore_index=True)
+    calib_w = 1.0 / calib.groupby("source")["source"].transform("size").values
+    model.calibrate(calib["clean"].tolist(), calib["topic"].tolist(), calib["group"].tolist(), calib_w)
+    return model, eval_train
+
+
 def train(shared_data_dir: Path, seed: int = 13, examples_file: Path | None = None,
           informal_file: Path | None = None, feedback: Path | None = None) -> TrainedComponent:
     start = time.time()
@@ -171,7 +183,6 @@ def train(shared_data_dir: Path, seed: int = 13, examples_file: Path | None = No
     spb_train, spb_test = appeals.split_by_time_and_author(spb)
     kursk_train, kursk_test = appeals.split_by_time_and_author(kursk)
     held = _holdout(examples, seed)
-    labels = label_rows(rubricator)
     if feedback is not None:
         from .feedback import feedback_frame, load_feedback
 
@@ -180,12 +191,8 @@ def train(shared_data_dir: Path, seed: int = 13, examples_file: Path | None = No
         log.info("topic: %d curator corrections from %s", len(fb), feedback)
         examples = pd.concat([examples, fb], ignore_index=True)
         held = np.concatenate([held, np.zeros(len(fb), dtype=bool)])  # corrections always train
-    eval_train = training_rows([spb_train, kursk_train, examples[~held], labels], seed)
-    model = fit_model(eval_train, seed)
-    calib = pd.concat([appeals.dedupe(spb_test), kursk_test, examples[held]], ignore_index=True)
-    # each source weighs the same in the temperature fit
-    calib_w = 1.0 / calib.groupby("source")["source"].transform("size").values
-    model.calibrate(calib["clean"].tolist(), calib["topic"].tolist(), calib["group"].tolist(), calib_w)
+    model, eval_train = fit_heldout_model([spb_train, kursk_train, examples[~held]],
+                                          [appeals.dedupe(spb_test), kursk_test, examples[held]], rubricator, seed)
     metrics = {
         "spb_test": evaluate(model, spb_test),
         "kursk_test": evaluate(model, kursk_test),
@@ -197,7 +204,7 @@ def train(shared_data_dir: Path, seed: int = 13, examples_file: Path | None = No
             log.info("topic eval %-16s group acc %.3f macro-F1 %.3f (n=%d)", name, m["group"]["accuracy"],
                      m["group"]["macro_f1"], m["group"]["n"])
 
-    full = training_rows([spb, kursk, examples, labels], seed)
+    full = training_rows([spb, kursk, examples, label_rows(rubricator)], seed)
     final = fit_model(full, seed)
     final.group_model_.temperature_ = model.group_model_.temperature_
     final.topic_temperature_ = {g: model.topic_temperature_.get(g, 1.0) for g in final.groups_}
