@@ -53,7 +53,14 @@ _LOOKALIKE_NEAR = re.compile(r"[a-z@03](?:(?<=[a-z@])|(?<=[а-я][03])|(?=[а-я
 _LOOKALIKE_RUN = re.compile("[" + re.escape("".join(chr(c) for c in _LOOKALIKES)) + "]+")
 _WORD = re.compile(r"[а-яa-z0-9@*#]*[а-я][а-яa-z0-9@*#]*")
 _SENTENCE_END = set(".!?…;")
+# quoted words are someone else's ("давайте без «убить всех»"), not the writer's threat
+_QUOTED = re.compile(r"«[^«»]{1,80}»|\"[^\"]{1,80}\"|“[^“”]{1,80}”|„[^„“]{1,80}“")
 _DETERMINERS = {"тот", "этот", "каждый", "всякий", "весь"}
+# 3rd-person object pronouns and the gender/number of the noun they stand for ("им", "ним" read as plural)
+_THIRD_PERSON = {"его": "masc", "него": "masc", "ему": "masc", "нему": "masc", "ее": "femn", "нее": "femn",
+                 "ей": "femn", "ней": "femn", "ею": "femn", "их": "plur", "них": "plur", "им": "plur",
+                 "ним": "plur", "ими": "plur", "ними": "plur"}
+_DEMONSTRATIVES = {"этих", "тех", "всех", "этого", "эту", "этой", "этим"}
 _POSSESSIVES = {"его", "ее", "их", "ваш", "ваша", "ваше", "ваши", "вашу", "вашего", "вашей", "твой", "твоя",
                 "твое", "твои", "твою", "твоего", "твоей"}
 _PATRONYMIC = re.compile(r"(?:ович|евич|ьич|овна|евна|ична|инична)(?:а|у|ем|е|ой|ы)?$")
@@ -423,6 +430,7 @@ class ThreatRules:
     def _analyse(self, text: Text, verb: bool, phrase_matches: list[tuple[Phrase, re.Match[str]]]) -> list[ThreatHit]:
         tokens = text.tokens
         official_in_post = any(self._is_official(t) for t in tokens)
+        quoted = [m.span() for m in _QUOTED.finditer(text.lower)]
         hits: list[ThreatHit] = []
         for start, end in sentences(tokens):
             sent_lo, sent_hi = tokens[start].start, tokens[end - 1].end
@@ -431,11 +439,11 @@ class ThreatRules:
                 continue
             if verb:
                 targets = self._targets(tokens, start, end, official_in_post)
-                hits.extend(self._verb_hits(tokens, start, end, targets))
+                hits.extend(self._verb_hits(tokens, start, end, targets, quoted))
             # a phrase points at whatever the sentence names ("ждите гостей в администрации")
             mentioned = None
             for phrase, m in phrase_matches:
-                if sent_lo <= m.start() < sent_hi:
+                if sent_lo <= m.start() < sent_hi and not _inside(m.start(), quoted):
                     if mentioned is None:
                         mentioned = self._targets(tokens, start, end, official_in_post, objects_only=False)
                     hit = self._phrase_hit(phrase, m, sentence, mentioned, tokens, official_in_post, text.lower)
@@ -461,12 +469,39 @@ class ThreatRules:
             if tokens[i].lemma in _DETERMINERS and i + 1 < end and grammemes(tokens[i + 1].lower) & {"NOUN", "ADJF"}:
                 continue  # "в той луже", "каждого дня": a determiner, not a person
             kind = self._target_kind(tokens[i], officials, bodies, official_in_post)
-            if kind == "person" and i + 2 < end and tokens[i + 1].lower == "из" and (
-                    tokens[i + 2].lemma in lex.bodies):
+            if tokens[i].lower in _THIRD_PERSON and kind is not None:
+                kind = self._antecedent(tokens, i) or kind  # "эта псина ... зарежу её": the dog
+            if (kind == "person" or tokens[i].lower in _DEMONSTRATIVES) and i + 2 < end and (
+                    tokens[i + 1].lower == "из" and tokens[i + 2].lemma in lex.bodies):
                 kind = "official"  # "жуликов из горсовета", "этих из мэрии": people of a body
             if kind is not None:
                 out.append(_Target(i, kind))
         return out
+
+    def _antecedent(self, tokens: list[Token], i: int, reach: int = 60) -> str | None:
+        """The kind of the nearest earlier noun a 3rd-person pronoun can stand for (gender and number
+        agree): "если эта псина кинется на ребёнка, я зарежу её" is about the dog even when the post
+        also names the участковый. None when no such noun is near."""
+        wanted = _THIRD_PERSON[tokens[i].lower]
+        for j in range(i - 1, max(-1, i - reach), -1):
+            t = tokens[j]
+            if not t.is_word or t.lower in self.lexicon.pronouns:
+                continue
+            g = grammemes(t.lower)
+            kind = self._target_kind(t, False, False, False)
+            if kind is None or ("NOUN" not in g and not self._is_official(t) and not ({"sing", "plur"} & g)):
+                continue
+            prev = tokens[j - 1] if j > 0 else None
+            if "gent" in g and prev is not None and prev.is_word and "NOUN" in grammemes(prev.lower):
+                continue  # "начальница соцзащиты ... навещу её": the head noun, not its genitive
+            if wanted == "plur":
+                agree = "plur" in g
+            else:
+                agree = "sing" in g and (wanted in g or (wanted == "masc" and "neut" in g) or "Ms-f" in g)
+            if agree:
+                # "на какой машине ездит глава ... подожгу её": a belonging's owner decides, as before
+                return None if t.lemma in self.lexicon.belongings else kind
+        return None
 
     def _target_kind(self, tok: Token, officials: bool, bodies: bool, official_in_post: bool) -> str | None:
         lex = self.lexicon
@@ -513,7 +548,7 @@ class ThreatRules:
             if after[:1] == ["бы"] or before[-1:] == ["бы"]:
                 return "wish"  # "пристрелить бы его", "вот бы пристрелить"
             intent = {"буду", "будем", "хочу", "хотим", "собираюсь", "собираемся", "готов", "готовы", "иду", "идем"}
-            if set(before[-3:]) & intent:
+            if set(before[-3:]) & intent or after[:1] in (["буду"], ["будем"]):  # "травить буду собак"
                 return "call" if lets else "threat"
             if not any(t.is_word for t in tokens[start:i]):
                 return "call"  # a sentence that starts with the infinitive: "Сжечь их всех!"
@@ -586,11 +621,14 @@ class ThreatRules:
                 best, best_key = t, key
         return best
 
-    def _verb_hits(self, tokens: list[Token], start: int, end: int, targets: list[_Target]) -> list[ThreatHit]:
+    def _verb_hits(self, tokens: list[Token], start: int, end: int, targets: list[_Target],
+                   quoted: list[tuple[int, int]] = ()) -> list[ThreatHit]:
         lex = self.lexicon
         hits = []
         for i in range(start, end):
             tok = tokens[i]
+            if quoted and _inside(tok.start, quoted):
+                continue
             lemma = tok.lemma
             if lemma not in lex.harm_verbs and i > start and tokens[i - 1].lower in {"будут", "будет"}:
                 lemma = _passive_lemma(tok.lower) or lemma  # "окна будут разбиты"
@@ -698,6 +736,11 @@ def _may_threaten(word: str, lower: str) -> bool:
     if "pres" in g:
         return "давай" in lower
     return False
+
+
+def _inside(position: int, quoted: list[tuple[int, int]]) -> bool:
+    """Is the cue at this position (of `Text.clean`) in quotation marks?"""
+    return any(lo < position < hi for lo, hi in quoted)
 
 
 def _reasons(form: str, target: str) -> tuple[str, ...]:

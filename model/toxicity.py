@@ -427,7 +427,10 @@ class AbuseDetector:
         "address": said TO someone — ты/вы next to it, or a hyphenated title ("мэр-козёл");
         "vocative": it calls someone ("Ублюдки, верните ...", "Заткнись, истеричка");
         "near": next to a person in the same case ("глава — скотина", "этот козёл", not "коза соседа");
-        "sentence": a person or a body is named somewhere in the sentence; None: nobody is."""
+        "person" / "predicate": what a dash says someone / something is ("Министр — позорище");
+        "sentence": a person or a body is named somewhere in the sentence; "of": someone of a place
+        ("карга из паспортного стола", strong words only); "all": "сидят одни бараны" (not literal
+        words: "на рынке одни овощи"); None: nobody is."""
         lex = self.insults
         tok = tokens[i]
         if "-" in tok.lower and any(lemmatize(p) in lex.targets for p in tok.lower.split("-") if p):
@@ -441,6 +444,18 @@ class AbuseDetector:
         if before == "," and after in {"", "!", "!!", "!!!", "?"} and any(
                 {"2per", "impr"} & grammemes(tokens[j].lower) for j in range(start, i)):
             return "vocative"  # closing it: "Заткнись уже, истеричка!"
+        if pos <= 3 and end < len(tokens) and tokens[end].text.startswith("!") and len(word_ids) <= 4 and all(
+                j == i or grammemes(tokens[j].lower) & _MODIFIERS for j in word_ids):
+            return "vocative"  # an exclamation of its own: "Ворюги!", "Дармоеды проклятые!"
+        prev = _prev_word(tokens, i, start)
+        prev2 = _prev_word(tokens, prev, start) if prev is not None else None
+        if {tokens[j].lower for j in (prev, prev2) if j is not None} >= {"ну", "и"}:
+            return "address"  # "ну и дурачьё в департаменте": an exclamation about someone
+        if any(j is not None and tokens[j].lower == "одни" for j in (prev, prev2)):
+            return "all"  # "в поссовете сидят одни бараны" (strong and weak words only)
+        predicate = self._predicate(tokens, i, start)
+        if predicate is not None:
+            return predicate
         cases = _cases(tok.lower)
         cue = None
         for k, j in enumerate(word_ids):
@@ -452,11 +467,58 @@ class AbuseDetector:
                 if near:
                     return "address"
                 cue = cue or "sentence"
-            elif t.lemma in lex.targets or (len(t.text) > 5 and t.text[0].isupper() and _PATRONYMIC.search(t.lower)):
+            elif (t.lemma in lex.targets or t.lower in lex.targets
+                  or (len(t.text) > 5 and t.text[0].isupper() and _PATRONYMIC.search(t.lower))
+                  or (k > 0 and t.text[:1].isupper() and grammemes(t.lower) & _NAMES)):
                 if near and cases & _cases(t.lower):
+                    if (j < i and "nomn" in cases & _cases(t.lower) and "NPRO" not in grammemes(t.lower)
+                            and t.lemma not in _DETERMINERS and self._copula(tokens, j, i)):
+                        return "person"  # "губернатор наш тряпка", "Замглавы Горбатенко выскочка"
                     cue = "near"  # the same case: the same person
                 cue = cue or "sentence"
+        if cue is None and i + 2 < end and tokens[i + 1].lower == "из" and "NOUN" in (
+                grammemes(tokens[i + 2].lower) | grammemes(tokens[min(i + 3, end - 1)].lower)):
+            return "of"  # "карга из паспортного стола": someone of a place (strong words only)
         return cue
+
+    def _copula(self, tokens: list[Token], j: int, i: int) -> bool:
+        """Only modifiers stand between the subject at j and the word at i, so the word says what the
+        subject is ("губернатор наш тряпка"), not "у мэра на побегушках тряпка висит"."""
+        between = [t for t in tokens[j + 1 : i] if t.is_word]
+        if len(between) > 2 or any(t.text in {",", "(", ")", ":", ";"} for t in tokens[j + 1 : i]):
+            return False
+        return all(grammemes(t.lower) & _MODIFIERS or _NAMES & grammemes(t.lower) for t in between)
+
+    def _predicate(self, tokens: list[Token], i: int, start: int) -> str | None:
+        """Is the word what a dash says someone is ("Министр Галиев — позорище", "Участковый наш —
+        ленивый увалень", "«Чистый город» — это шайка жуликов")? "person" when the subject names a
+        person, an official or a body (a target, a name, a quoted name), "predicate" for any other
+        subject, None when the word is not after a dash."""
+        lex = self.insults
+        j = i - 1
+        between = 0
+        while j >= start and tokens[j].text not in _DASHES:
+            t = tokens[j]
+            if t.is_word and not (t.lower in {"это", "просто", "ещё", "еще", "же", "и", "а", "не", "ну"} or
+                                  grammemes(t.lower) & (_MODIFIERS | {"NOUN"})):
+                return None  # a verb or a clause in between: "— вот что бывает, когда дураки"
+            if t.is_word:
+                between += 1
+            if between > 3 or t.text in {",", ":", ";", "(", ")"}:
+                return None
+            j -= 1
+        if j <= start:
+            return None  # no dash, or nothing before it
+        subject = [t for t in tokens[start:j] if t.is_word][-5:]  # the words just before the dash
+        if not subject:
+            return None
+        for t in subject:
+            if (t.lemma in lex.targets or t.lower in lex.targets or t.lower in lex.address
+                    or (t.text[:1].isupper() and grammemes(t.lower) & _NAMES)):
+                return "person"
+        if any(t.text in {"«", "»", '"'} for t in tokens[max(start, j - 6):j]):
+            return "person"  # a quoted name: «Чистый город», «Водоканал»
+        return "predicate"
 
     def _decide(self, candidates: list[_Candidate], docs: list[Doc]) -> dict[int, Finding]:
         scores = self.toxicity([c.context for c in candidates])
@@ -493,10 +555,10 @@ class AbuseDetector:
                 return None
             return tox if tox >= self.rude_threshold else None
         if c.strength == "literal":
-            if c.target == "address":
+            if c.target in ("address", "person"):  # "ты вор", "Министр Галиев — позорище"
                 return 0.7 if rules_only else max(tox, 0.7)
             return None
-        if c.target in ("near", "address", "vocative"):
+        if c.target in ("near", "address", "vocative", "person", "all"):
             return 0.7 if rules_only else max(tox, 0.7)
         # a person named only somewhere in the sentence is enough for a weak word only when the
         # sentence is clearly toxic: the classifier learned these very words ("коза соседа" scores 0.8)
@@ -513,6 +575,12 @@ def _cases(word_lower: str) -> frozenset[str]:
             out.add(parse.tag.case)
     return frozenset(out)
 
+
+_DASHES = frozenset({"—", "–", "-", "--"})
+_NAMES = frozenset({"Name", "Surn", "Patr"})
+_DETERMINERS = frozenset({"этот", "тот", "какой-то", "он", "она", "они"})
+# words that may stand beside an insult in a one-word exclamation or a predicate ("ленивый увалень")
+_MODIFIERS = frozenset({"ADJF", "ADJS", "PRTF", "PRCL", "INTJ", "NPRO", "ADVB", "CONJ"})
 
 _CASES = frozenset({"nomn", "gent", "datv", "accs", "ablt", "loct", "voct"})
 

@@ -199,3 +199,46 @@ def test_a_phrase_requirement_must_name_a_known_pattern(tmp_path):
         encoding="utf-8")
     with pytest.raises(DataError, match="requires: expected a key of `requirements`"):
         ThreatLexicon.load(path)
+
+
+# round 9 (stop 20): general forms of blind8's misses, in other words than the set's
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Глава Сидоров, мы тебя ещё дома навестим, поговорим про дорогу.", {"threat_official"}),
+        ("Слышь, председатель, доиграешься.", {"threat_official"}),
+        ("Начальник, лучше тебе не попадайся нам на глаза.", {"threat_official"}),
+        ("Анна Петровна, сделайте уже ремонт, пока мы по-хорошему просим.", {"threat_official"}),
+        ("Уважаемый Олег Игоревич, мы за вами давно наблюдаем.", {"threat_official"}),
+        ("Мэр Громов, ваш коттедж в Липках такой деревянный. А лето обещают сухое.", {"threat_official"}),
+        ("Депутат Кротов, у вас такая красивая баня на даче в Озёрках. Будет обидно, если с ней что-то случится.",
+         {"threat_official"}),
+        ("Я травить буду этих собак у гаражей.", {"harm_intent"}),
+        ("Эту стаю перестреляю, разрешение у меня есть.", {"harm_intent"}),
+        ("Поймаю этого вандала — так отделаю, что мать родная не узнает.", {"harm_intent"}),
+        ("Петиции не работают. Нужен топор.", {"call_to_violence"}),
+        ("Здание администрации надо сравнять с землёй.", {"call_to_violence", "threat_authority"}),
+        ("Главу на вилы, и всех его замов следом.", {"call_to_violence", "threat_official"}),
+        # a 3rd-person pronoun stands for the nearest agreeing noun, not for any official in the post
+        ("Участковый так и не пришёл. Если эта псина ещё раз кинется на сына, я её пристрелю.", {"harm_intent"}),
+    ],
+)
+def test_round9_threat_forms_are_found(rules, text, expected):
+    assert reasons(rules, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Давайте без «убить всех», нужно требовать от администрации отлова собак.",
+        "Доиграетесь до трагедии, глава: дети ходят в школу по льду.",
+        "Лучше не попадать в эту поликлинику вечером, глава района знает.",
+        "Мы следим за вашей работой, глава, и за выполнением обещаний.",
+        "Аварийный барак на Садовой давно надо сравнять с землёй, администрация обещала.",
+        "Берегите себя и близких, глава района просит не выходить в мороз.",
+        "Для субботника нужен топор и пила, администрация обещала инструмент.",
+        "Пенсионерам нашим жить осталось до весны, а газ глава так и не провёл.",
+    ],
+)
+def test_round9_look_alikes_are_not_threats(rules, text):
+    assert rules.findings(normalize(text)) == []

@@ -259,3 +259,37 @@ def test_rude_text_needs_a_toxicity_model():
 
     with pytest.raises(DataError, match="toxicity model"):
         RudeTextDetector(AbuseDetector.from_data(DATA_DIR, None))
+
+
+# round 9 (stop 20): exclamations, predicates after a dash or with no copula, "одни X", "X из Y"
+@pytest.mark.parametrize(
+    "text, word",
+    [
+        ("Бездари! Опять двор не убран.", "Бездари"),
+        ("Управляющая компания «Уют» — шайка жуликов.", "жуликов"),
+        ("Старая карга из регистратуры опять нахамила.", "карга"),
+        ("Заведующая Смирнова — хамка и лентяйка.", "хамка"),
+        ("Ну и дурачьё сидит в горгазе.", "дурачьё"),
+        ("У нас в управе одни бараны сидят.", "бараны"),
+        ("Губернатор наш тряпка, сделать ничего не может.", "тряпка"),
+        ("Замглавы Сомова выскочка и болтун.", "выскочка"),
+    ],
+)
+def test_round9_insult_forms_are_found(detector, text, word):
+    found = findings_of(detector, text)
+    assert set(found) == {"insult"}
+    assert word in {s.text for s in found["insult"].evidence}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "В подвале — крысы и мыши, управляющая компания не травит.",
+        "На рынке одни овощи гнилые.",
+        "Глава сам крысу в подвале видел, обещал травить.",
+        "Главная беда района — паразиты на яблонях.",
+        "Крысы! Помогите кто-нибудь, в подъезде их полно.",
+    ],
+)
+def test_round9_look_alikes_are_clean(detector, text):
+    assert "insult" not in findings_of(detector, text)
