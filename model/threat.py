@@ -489,7 +489,7 @@ class ThreatRules:
                 continue
             g = grammemes(t.lower)
             kind = self._target_kind(t, False, False, False)
-            if kind is None or ("NOUN" not in g and not self._is_official(t) and not ({"sing", "plur"} & g)):
+            if kind is None:
                 continue
             prev = tokens[j - 1] if j > 0 else None
             if "gent" in g and prev is not None and prev.is_word and "NOUN" in grammemes(prev.lower):

@@ -467,12 +467,10 @@ class AbuseDetector:
                 if near:
                     return "address"
                 cue = cue or "sentence"
-            elif (t.lemma in lex.targets or t.lower in lex.targets
-                  or (len(t.text) > 5 and t.text[0].isupper() and _PATRONYMIC.search(t.lower))
-                  or (k > 0 and t.text[:1].isupper() and grammemes(t.lower) & _NAMES)):
+            elif self._person_word(t, name_ok=k > 0):  # a capital opens every sentence: not a name there
                 if near and cases & _cases(t.lower):
                     if (j < i and "nomn" in cases & _cases(t.lower) and "NPRO" not in grammemes(t.lower)
-                            and t.lemma not in _DETERMINERS and self._copula(tokens, j, i)):
+                            and t.lemma not in _PRONOUN_LEMMAS and self._copula(tokens, j, i)):
                         return "person"  # "губернатор наш тряпка", "Замглавы Горбатенко выскочка"
                     cue = "near"  # the same case: the same person
                 cue = cue or "sentence"
@@ -481,13 +479,21 @@ class AbuseDetector:
             return "of"  # "карга из паспортного стола": someone of a place (strong words only)
         return cue
 
+    def _person_word(self, t: Token, name_ok: bool) -> bool:
+        """A person, an official or a body: a listed target, a patronymic, or (when `name_ok`) a
+        capitalized first name or surname."""
+        lex = self.insults
+        return (t.lemma in lex.targets or t.lower in lex.targets
+                or (len(t.text) > 5 and t.text[0].isupper() and bool(_PATRONYMIC.search(t.lower)))
+                or (name_ok and t.text[:1].isupper() and bool(grammemes(t.lower) & _NAMES)))
+
     def _copula(self, tokens: list[Token], j: int, i: int) -> bool:
         """Only modifiers stand between the subject at j and the word at i, so the word says what the
         subject is ("губернатор наш тряпка"), not "у мэра на побегушках тряпка висит"."""
         between = [t for t in tokens[j + 1 : i] if t.is_word]
         if len(between) > 2 or any(t.text in {",", "(", ")", ":", ";"} for t in tokens[j + 1 : i]):
             return False
-        return all(grammemes(t.lower) & _MODIFIERS or _NAMES & grammemes(t.lower) for t in between)
+        return all(grammemes(t.lower) & (_MODIFIERS | _NAMES) for t in between)
 
     def _predicate(self, tokens: list[Token], i: int, start: int) -> str | None:
         """Is the word what a dash says someone is ("Министр Галиев — позорище", "Участковый наш —
@@ -512,10 +518,8 @@ class AbuseDetector:
         subject = [t for t in tokens[start:j] if t.is_word][-5:]  # the words just before the dash
         if not subject:
             return None
-        for t in subject:
-            if (t.lemma in lex.targets or t.lower in lex.targets or t.lower in lex.address
-                    or (t.text[:1].isupper() and grammemes(t.lower) & _NAMES)):
-                return "person"
+        if any(t.lower in lex.address or self._person_word(t, name_ok=True) for t in subject):
+            return "person"
         if any(t.text in {"«", "»", '"'} for t in tokens[max(start, j - 6):j]):
             return "person"  # a quoted name: «Чистый город», «Водоканал»
         return "predicate"
@@ -578,7 +582,8 @@ def _cases(word_lower: str) -> frozenset[str]:
 
 _DASHES = frozenset({"—", "–", "-", "--"})
 _NAMES = frozenset({"Name", "Surn", "Patr"})
-_DETERMINERS = frozenset({"этот", "тот", "какой-то", "он", "она", "они"})
+# listed as targets, but too vague to be the subject of a name-calling: "вешают эти тряпки"
+_PRONOUN_LEMMAS = frozenset({"этот", "тот", "какой-то", "он", "она", "они"})
 # words that may stand beside an insult in a one-word exclamation or a predicate ("ленивый увалень")
 _MODIFIERS = frozenset({"ADJF", "ADJS", "PRTF", "PRCL", "INTJ", "NPRO", "ADVB", "CONJ"})
 
