@@ -7,10 +7,15 @@ For profiles with real executor labels a learned model. SPb (`ExecutorModel`):
 - P(template | text, district) = mix · Σ_r P(r | text, building) · T[r, district] (a fine-label
   classifier over the source's own reasons/themes times a smoothed (reason, district) → template
   table learned from the data, backed off to the reason alone) + (1 − mix) · P(template | text)
-  (a direct linear model); mix 0.6. When the post's address says whether it is about a building
+  (a direct linear model); mix 0.8. When the post's address says whether it is about a building
   («…, дом 12» vs a street or a park), P(r | text) is multiplied by P(building | r) or
   1 − P(building | r) (learned from the data: a staircase is a building's, a yard or a road is
-  not) and renormalized; a post without an address is left as it is.
+  not) and renormalized; a post without an address is left as it is. When the training rows carry
+  the portal's object type (Дом / Двор / Улица / Сооружение …, chosen by the citizen before the
+  reason), a small classifier reads it from the text and P(r | text) is also multiplied by
+  (Σ_o P(o | text) · P(o | r))^object_weight: a coarse, better-estimated «yard or street» vote that
+  mostly moves mass between the reasons whose executors differ (yard puddles → ЖА / administration,
+  road puddles → ЦКБ).
 - Kursk (`PlaceExecutorModel`): its executors are town/district administrations plus city and
   regional committees chosen by theme, so one linear model reads the text features and a one-hot
   of the post's place (doc.location municipality, and municipality/district for the city okrugs);
@@ -105,10 +110,13 @@ def from_template(template: str, district: str | None) -> str:
 class ExecutorModel(BaseEstimator):
     """P(executor | text, district) for one profile (see the module docstring)."""
 
-    def __init__(self, mix: float = 0.6, alpha: float = 5.0, C: float = 0.5, keep: int = 1500,
+    def __init__(self, mix: float = 0.8, alpha: float = 5.0, C: float = 0.5, keep: int = 1500,
                  reason_solver: str = "svm", char_bits: int = 17, word_bits: int = 17,
-                 district_weight: float = 0.0, building_weight: float = 1.0, random_state: int = 13):
+                 district_weight: float = 0.0, building_weight: float = 1.0, object_weight: float = 0.5,
+                 object_keep: int = 3000, random_state: int = 13):
         self.mix = mix
+        self.object_weight = object_weight
+        self.object_keep = object_keep
         self.building_weight = building_weight
         self.district_weight = district_weight
         self.reason_solver = reason_solver
@@ -121,11 +129,12 @@ class ExecutorModel(BaseEstimator):
 
     def fit(self, texts, reasons, executors, districts=None, municipalities=None, sample_weight=None,
             table_reasons=None, table_executors=None, table_districts=None, groups=None,
-            topics=None, table_buildings=None) -> "ExecutorModel":
+            topics=None, table_buildings=None, objects=None) -> "ExecutorModel":
         """texts/reasons/executors: the (deduplicated) rows for the classifiers; table_*: all labelled
         rows for the (reason, district) → executor table (repeats are real workload, keep them);
         table_buildings: per table row, whether it is about a building (True/False/None unknown),
-        for P(building | reason)."""
+        for P(building | reason); objects: per classifier row, the portal's object type (None
+        unknown), for the object classifier and P(object | reason)."""
         texts = list(texts)
         n = len(texts)
         districts = list(districts) if districts is not None else [None] * n
@@ -150,6 +159,7 @@ class ExecutorModel(BaseEstimator):
             self.reason_model_.coef_ = sp.csr_matrix((coef.data, coef.indices, coef.indptr),
                                                      shape=(coef.shape[0], X.shape[1]))
         self.template_model_ = LinearScorer(C=self.C, keep=self.keep, random_state=self.random_state).fit(X, templates, w)
+        self._fit_objects(X_text, X.shape[1], reasons, objects, w)
         self.templates_ = list(self.template_model_.classes_)
         t_index = {t: i for i, t in enumerate(self.templates_)}
         r_index = {r: i for i, r in enumerate(self.reason_model_.classes_)}
@@ -179,6 +189,30 @@ class ExecutorModel(BaseEstimator):
         self.group_rows_ = _counts(groups)
         self.topic_rows_ = _counts(topics)
         return self
+
+    def _fit_objects(self, X_text, n_columns, reasons, objects, w) -> None:
+        """The object-type classifier over the text and P(object | reason) (add-0.1 smoothed), from
+        the classifier rows whose object type is known; none without objects or object_weight 0."""
+        self.object_model_, self.object_rates_ = None, None
+        if objects is None or not self.object_weight:
+            return
+        objects = np.array([o if isinstance(o, str) and o else None for o in objects], dtype=object)
+        known = np.flatnonzero([o is not None for o in objects])
+        if len(set(objects[known].tolist())) < 2:
+            return
+        model = LinearScorer(C=self.C, keep=self.object_keep, random_state=self.random_state).fit(
+            X_text[known], objects[known], None if w is None else w[known])
+        coef = model.coef_
+        model.coef_ = sp.csr_matrix((coef.data, coef.indices, coef.indptr), shape=(coef.shape[0], n_columns))
+        r_index = {r: i for i, r in enumerate(self.reason_model_.classes_)}
+        o_index = {o: i for i, o in enumerate(model.classes_)}
+        hits = np.full((len(r_index), len(o_index)), 0.1)
+        reasons = np.asarray(reasons, dtype=object)
+        for r, o in zip(reasons[known], objects[known]):
+            if r in r_index:
+                hits[r_index[r], o_index[o]] += 1
+        self.object_model_ = model
+        self.object_rates_ = (hits / hits.sum(axis=1, keepdims=True)).astype(np.float32)
 
     def __getstate__(self) -> dict:
         state = dict(super().__getstate__())
@@ -223,13 +257,15 @@ class ExecutorModel(BaseEstimator):
             d = self.municipality_district_.get(municipality.lower())
         return d
 
-    def calibrate(self, texts, reasons, executors, districts=None) -> "ExecutorModel":
+    def calibrate(self, texts, reasons, executors, districts=None, objects=None) -> "ExecutorModel":
         n = len(texts)
         districts = list(districts) if districts is not None else [None] * n
         canon = [self.resolve_district(d) for d in districts]
         X = self._features(texts, canon)
         self.reason_model_.calibrate(X, reasons)
         self.template_model_.calibrate(X, [to_template(e, d) for e, d in zip(executors, canon)])
+        if getattr(self, "object_model_", None) is not None and objects is not None:
+            self.object_model_.calibrate(X, list(objects))
         return self
 
     def reason_proba(self, texts) -> np.ndarray:
@@ -247,17 +283,27 @@ class ExecutorModel(BaseEstimator):
         buildings: per post True (the address has a house number) / False (an address without one) /
         None (no address: the reason model is left alone)."""
         check_is_fitted(self, "table_")
-        if getattr(self, "_stacked_t", None) is None:  # one sparse product for both classifiers
-            self._stacked_t = sp.vstack([self.reason_model_.coef_, self.template_model_.coef_], format="csr").T.tocsr()
+        objects = getattr(self, "object_model_", None)
+        if getattr(self, "_stacked_t", None) is None:  # one sparse product for all classifiers
+            coefs = [self.reason_model_.coef_, self.template_model_.coef_] + ([objects.coef_] if objects is not None else [])
+            self._stacked_t = sp.vstack(coefs, format="csr").T.tocsr()
         texts = list(texts)
         if len(texts) <= FEW:
             D = rows_dot(self._feature_rows(texts, districts), self._stacked_t)
         else:
             D = (self._features(texts, districts) @ self._stacked_t).toarray()
-        n_reasons = len(self.reason_model_.classes_)
+        n_reasons, n_templates = len(self.reason_model_.classes_), len(self.templates_)
         p_reason = softmax((D[:, :n_reasons] + self.reason_model_.intercept_) / self.reason_model_.temperature_)
         p_reason = self._weigh_buildings(p_reason, buildings)
-        p_text = softmax((D[:, n_reasons:] + self.template_model_.intercept_) / self.template_model_.temperature_)
+        if objects is not None:
+            p_object = softmax((D[:, n_reasons + n_templates:] + objects.intercept_) / objects.temperature_)
+            # an elementwise product summed per row, not a matmul: BLAS sums one row and a batch in
+            # different orders, and a post must score the same alone and in a batch
+            vote = (p_object[:, None, :] * self.object_rates_[None, :, :]).sum(axis=2)
+            p_reason = p_reason * vote ** self.object_weight
+            p_reason /= p_reason.sum(axis=1, keepdims=True)
+        p_text = softmax((D[:, n_reasons:n_reasons + n_templates] + self.template_model_.intercept_)
+                         / self.template_model_.temperature_)
         index = {d: i for i, d in enumerate(self.districts_)}
         d_idx = np.array([index.get(d, len(self.districts_)) for d in districts], dtype=int)
         p_mix = np.einsum("nr,nrt->nt", p_reason, self.table_[:, d_idx, :].transpose(1, 0, 2))

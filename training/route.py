@@ -54,7 +54,7 @@ def fit_executor_model(df: pd.DataFrame, seed: int) -> ExecutorModel:
         rows["district"].tolist(), rows["municipality"].tolist(),
         table_reasons=df["label"].tolist(), table_executors=df["executor"].tolist(),
         table_districts=df["district"].tolist(), groups=df["group"].tolist(), topics=df["topic"].tolist(),
-        table_buildings=portal_buildings(df),
+        table_buildings=portal_buildings(df), objects=rows["object"].tolist() if "object" in rows else None,
     )
 
 
@@ -62,6 +62,13 @@ def spb_addresses(shared_data_dir: Path) -> pd.Series:
     """SPb message id → the portal's `full_address` (NaN when the post is not about a building)."""
     raw = pd.read_csv(Path(shared_data_dir) / appeals.SPB_FILE, usecols=["id", "full_address"])
     return pd.Series(raw["full_address"].to_numpy(), index=raw["id"].astype(str))
+
+
+def spb_objects(shared_data_dir: Path) -> pd.Series:
+    """SPb message id → the portal's `city_object` (Дом / Двор / Улица / …, the citizen's first choice
+    in the form; a training label for the object classifier, never read at inference)."""
+    raw = pd.read_csv(Path(shared_data_dir) / appeals.SPB_FILE, usecols=["id", "city_object"])
+    return pd.Series(raw["city_object"].to_numpy(), index=raw["id"].astype(str))
 
 
 def buildings(df: pd.DataFrame) -> list[bool | None] | None:
@@ -157,7 +164,7 @@ def _train_one(name: str, df: pd.DataFrame, seed: int) -> tuple[ExecutorModel, d
     train_part, test_part = appeals.split_by_time_and_author(df)
     model = fit_executor_model(train_part, seed)
     model.calibrate(test_part["clean"].tolist(), test_part["label"].tolist(), test_part["executor"].tolist(),
-                    test_part["district"].tolist())
+                    test_part["district"].tolist(), test_part["object"].tolist() if "object" in test_part else None)
     metrics = {"test": evaluate(model, test_part, building_flags=buildings(test_part))}
     if "address" in test_part:
         metrics["test_portal"] = evaluate(model, test_part, building_flags=portal_buildings(test_part))
@@ -171,6 +178,8 @@ def _train_one(name: str, df: pd.DataFrame, seed: int) -> tuple[ExecutorModel, d
     final = fit_executor_model(df, seed)
     final.reason_model_.temperature_ = model.reason_model_.temperature_
     final.template_model_.temperature_ = model.template_model_.temperature_
+    if final.object_model_ is not None and model.object_model_ is not None:
+        final.object_model_.temperature_ = model.object_model_.temperature_
     sizes = {"rows": len(df), "train_rows": len(train_part), "test_rows": len(test_part)}
     return final, {"metrics": metrics, "sizes": sizes, "executors": sorted(df["executor"].unique().tolist())}
 
@@ -181,6 +190,7 @@ def train(shared_data_dir: Path, seed: int = 13) -> TrainedComponent:
     rubricator = load_rubricator()
     spb = appeals.load_spb(shared_data_dir, rubricator)
     spb["address"] = spb["id"].map(spb_addresses(shared_data_dir))
+    spb["object"] = spb["id"].map(spb_objects(shared_data_dir))
     kursk = appeals.load_kursk(shared_data_dir, rubricator)
     models, meta_by_region = {}, {}
     models["spb"], meta_by_region["spb"] = _train_one("spb", spb, seed)

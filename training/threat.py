@@ -11,7 +11,7 @@ Data:
   veiled threats are about, in the sense real appeals use them);
   abuse_blind6 … abuse_blind8 (the development set of the stop-20 rules) and threats_train6 (450
   posts: harm intent, threats inside long complaints, insults and harsh criticism) since round 10;
-  NOT abuse_blind9 and abuse_blind10, the current blind sets, which are never trained or tuned on;
+  NOT abuse_blind9 … abuse_blind12, the current blind sets, never trained or tuned on;
   a post is "threat-like" when it has any of the four threat reasons;
 - clean negatives (shared data, never copied): a seeded sample of real portal appeals (SPb + Kursk;
   they hold essentially no threats), RUSSE neutral rewrites and non-toxic 2ch/pikabu comments.
@@ -59,8 +59,9 @@ LABELLED = ("eval/abuse_threats.jsonl", "eval/abuse_insults.jsonl", "eval/abuse_
 # appeals went from 8,000 to 16,000 (rounds 7 and 8 had kept them out for extra real-appeal false
 # alarms; the shipping rule of round 10, written before abuse_blind9/10 were scored with any
 # candidate, is in docs/components/abuse.md). abuse_blind9 and abuse_blind10, round 10's test sets,
-# are never trained on.
-BLIND = ("abuse_blind9", "abuse_blind10")
+# are never trained on; abuse_blind11 and abuse_blind12 (stop 21, two new writers) are sealed: never
+# scored, read or trained on until the next round's rule is written.
+BLIND = ("abuse_blind9", "abuse_blind10", "abuse_blind11", "abuse_blind12")
 N_APPEALS, N_RUSSE, N_PIKABU = 16000, 2000, 2000  # appeals 8,000 → 16,000 in round 10 (stop 21)
 FOLDS = 5
 C = 64.0  # picked by the same grouped CV among 1, 4, 16, 64 (model-only threat-like F1 0.64 → 0.78)

@@ -257,3 +257,29 @@ def test_spb_portal_categories_for_a_few_posts_equal_the_batch(artifact):
     batch = model.reason_proba(texts)  # more than FEW: the sparse product
     one_by_one = np.vstack([model.reason_proba([t]) for t in texts])  # the row path
     assert np.allclose(batch, one_by_one, atol=1e-6)
+
+
+def test_object_classifier_moves_the_reasons_between_yard_and_street():
+    # a yard puddle goes to the housing agency, a road puddle to the city-wide service; the texts
+    # that name the place teach the object classifier, which then also sorts out the reason mass
+    texts = (["лужа во дворе дома"] * 4 + ["во дворе грязно"] * 4 + ["лужа на проезжей части"] * 4
+             + ["на дороге грязно"] * 4 + ["лужа"] * 4)
+    reasons = ["двор"] * 8 + ["дорога"] * 8 + ["двор", "дорога"] * 2
+    objects = ["Двор"] * 8 + ["Улица"] * 8 + [None] * 4
+    executors = ["СПб ГКУ ЖА Невского района" if r == "двор" else "ЦКБ" for r in reasons]
+    districts = ["Невский"] * len(texts)
+    fitted = {}
+    for weight in (0.0, 1.0):
+        model = ExecutorModel(object_weight=weight, keep=0).fit(texts, reasons, executors, districts, objects=objects)
+        fitted[weight] = model
+        P = model.predict_template_proba(["лужа во дворе", "лужа на проезжей части"], ["Невский"] * 2)
+        assert P.sum(axis=1) == pytest.approx([1.0, 1.0])
+        assert model.rank(["лужа во дворе"], ["Невский"])[0][0][0] == "СПб ГКУ ЖА Невского района"
+    assert fitted[0.0].object_model_ is None
+    assert list(fitted[1.0].object_model_.classes_) == ["Двор", "Улица"]
+    assert fitted[1.0].object_rates_.shape == (2, 2)
+    # a few posts (rows_dot path) score as the batch does
+    texts = ["лужа во дворе", "на дороге лужа"]
+    one = [fitted[1.0].predict_template_proba([t], ["Невский"]) for t in texts]
+    batch = fitted[1.0].predict_template_proba(texts * 3, ["Невский"] * 6)
+    assert np.vstack(one) == pytest.approx(batch[:2], abs=1e-5)

@@ -1,7 +1,7 @@
 """The learned threat model (training/threat.py, model/threat_model.py) on real text.
 
 The trainer runs here on the labelled sets plus a small sample of clean negatives (fast; the full
-artifact component uses a few thousand); behaviour is checked on the shipped component. Never touches the current blind sets, data/eval/abuse_blind9.jsonl and abuse_blind10.jsonl.
+artifact component uses a few thousand); behaviour is checked on the shipped component. Never touches the current blind sets, data/eval/abuse_blind9.jsonl, abuse_blind10.jsonl, abuse_blind11.jsonl and abuse_blind12.jsonl.
 """
 import pickle
 
@@ -42,8 +42,8 @@ def test_trained_component_pickles_and_scores(trained):
 
 
 def test_current_blind_set_is_never_trained_on():
-    assert BLIND == ("abuse_blind9", "abuse_blind10")
-    for unread in ("blind10", "blind9"):
+    assert BLIND == ("abuse_blind9", "abuse_blind10", "abuse_blind11", "abuse_blind12")
+    for unread in ("blind12", "blind11", "blind10", "blind9"):
         assert not any(unread in name for name in LABELLED)
         assert not any(unread in f for _, _, f in load_labelled())
     # the earlier blind sets and the training batches written for the threat model are read
