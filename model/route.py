@@ -283,9 +283,11 @@ class ExecutorModel(BaseEstimator):
         buildings: per post True (the address has a house number) / False (an address without one) /
         None (no address: the reason model is left alone)."""
         check_is_fitted(self, "table_")
-        objects = getattr(self, "object_model_", None)
+        object_model = getattr(self, "object_model_", None)
         if getattr(self, "_stacked_t", None) is None:  # one sparse product for all classifiers
-            coefs = [self.reason_model_.coef_, self.template_model_.coef_] + ([objects.coef_] if objects is not None else [])
+            coefs = [self.reason_model_.coef_, self.template_model_.coef_]
+            if object_model is not None:
+                coefs.append(object_model.coef_)
             self._stacked_t = sp.vstack(coefs, format="csr").T.tocsr()
         texts = list(texts)
         if len(texts) <= FEW:
@@ -295,8 +297,8 @@ class ExecutorModel(BaseEstimator):
         n_reasons, n_templates = len(self.reason_model_.classes_), len(self.templates_)
         p_reason = softmax((D[:, :n_reasons] + self.reason_model_.intercept_) / self.reason_model_.temperature_)
         p_reason = self._weigh_buildings(p_reason, buildings)
-        if objects is not None:
-            p_object = softmax((D[:, n_reasons + n_templates:] + objects.intercept_) / objects.temperature_)
+        if object_model is not None:
+            p_object = softmax((D[:, n_reasons + n_templates:] + object_model.intercept_) / object_model.temperature_)
             # an elementwise product summed per row, not a matmul: BLAS sums one row and a batch in
             # different orders, and a post must score the same alone and in a batch
             vote = (p_object[:, None, :] * self.object_rates_[None, :, :]).sum(axis=2)

@@ -58,17 +58,12 @@ def fit_executor_model(df: pd.DataFrame, seed: int) -> ExecutorModel:
     )
 
 
-def spb_addresses(shared_data_dir: Path) -> pd.Series:
-    """SPb message id → the portal's `full_address` (NaN when the post is not about a building)."""
-    raw = pd.read_csv(Path(shared_data_dir) / appeals.SPB_FILE, usecols=["id", "full_address"])
-    return pd.Series(raw["full_address"].to_numpy(), index=raw["id"].astype(str))
-
-
-def spb_objects(shared_data_dir: Path) -> pd.Series:
-    """SPb message id → the portal's `city_object` (Дом / Двор / Улица / …, the citizen's first choice
-    in the form; a training label for the object classifier, never read at inference)."""
-    raw = pd.read_csv(Path(shared_data_dir) / appeals.SPB_FILE, usecols=["id", "city_object"])
-    return pd.Series(raw["city_object"].to_numpy(), index=raw["id"].astype(str))
+def spb_portal_fields(shared_data_dir: Path) -> pd.DataFrame:
+    """SPb message id → the portal's `full_address` (NaN when the post is not about a building) and
+    `city_object` (Дом / Двор / Улица / …, the citizen's first choice in the form; a training label
+    for the object classifier, never read at inference), read in one pass over the file."""
+    raw = pd.read_csv(Path(shared_data_dir) / appeals.SPB_FILE, usecols=["id", "full_address", "city_object"])
+    return raw.set_index(raw["id"].astype(str))[["full_address", "city_object"]]
 
 
 def buildings(df: pd.DataFrame) -> list[bool | None] | None:
@@ -189,8 +184,9 @@ def train(shared_data_dir: Path, seed: int = 13) -> TrainedComponent:
     shared_data_dir = Path(shared_data_dir)
     rubricator = load_rubricator()
     spb = appeals.load_spb(shared_data_dir, rubricator)
-    spb["address"] = spb["id"].map(spb_addresses(shared_data_dir))
-    spb["object"] = spb["id"].map(spb_objects(shared_data_dir))
+    portal = spb_portal_fields(shared_data_dir)
+    spb["address"] = spb["id"].map(portal["full_address"])
+    spb["object"] = spb["id"].map(portal["city_object"])
     kursk = appeals.load_kursk(shared_data_dir, rubricator)
     models, meta_by_region = {}, {}
     models["spb"], meta_by_region["spb"] = _train_one("spb", spb, seed)
