@@ -160,10 +160,20 @@ def normalize(original: str) -> Text:
 def morph():
     """The one pymorphy2 analyzer of the process (loading it costs ~0.3 s and ~15 MB)."""
     import pymorphy2
+    import pymorphy2.shapes
     import pymorphy2_dicts_ru
 
+    # pymorphy asks unicodedata.name() of every letter, which raises for letters without a name
+    # (Tangut, private use): a word like «сл𗀀во» crashed every parse (found by the API fuzz test)
+    pymorphy2.shapes.is_latin_char = _is_latin_char
     # the explicit path skips pymorphy's dictionary discovery through pkg_resources (~0.17 s)
     return pymorphy2.MorphAnalyzer(path=pymorphy2_dicts_ru.get_path(), lang="ru")
+
+
+@lru_cache(maxsize=4096)
+def _is_latin_char(char: str) -> bool:
+    """pymorphy2.shapes.is_latin_char for any letter: a letter without a Unicode name is not Latin."""
+    return "LATIN" in unicodedata.name(char, "")
 
 
 # Lemmas known in advance (the artifact's "lemmas" component: pymorphy's own answers for the

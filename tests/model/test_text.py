@@ -76,3 +76,13 @@ def test_lemmatize(word, lemma):
 def test_lower_keeps_length_for_odd_characters():
     s = "İSTANBUL ẞ Ǆ"
     assert len(lower_yo(s)) == len(s)
+
+
+@pytest.mark.parametrize("word", ["\U00017000слово", "ab\U00017000дом", "сл\U00017000во"])
+def test_letters_without_a_unicode_name_do_not_break_lemmas(word):
+    # Tangut letters have no unicodedata name; pymorphy's Latin check asked for one when the word
+    # starts with such a letter (or with Latin letters before it)
+    from model.text import analyze_lemma, morph
+
+    assert analyze_lemma(word)
+    assert morph().parse(word)

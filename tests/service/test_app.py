@@ -47,6 +47,13 @@ def test_classify_hot_water_goes_to_housing(client):
     assert r.headers["x-request-id"]
 
 
+def test_letters_without_a_unicode_name_are_tagged_not_a_500(client):
+    # found by the API fuzz test: a Cyrillic word glued to a Tangut letter crashed pymorphy
+    r = client.post("/v1/classify", json={"id": "tangut", "text": "Во дворе \U00017000слово и яма на дороге"})
+    assert r.status_code == 200, r.text
+    assert r.json()["id"] == "tangut"
+
+
 def test_curl_dash_d_without_a_json_content_type_is_read_as_json(client):
     # the README's and issue's `curl -s localhost:8000/v1/classify -d '{...}'` sends a form content type
     body = json.dumps({"id": "curl-1", "text": HOT_WATER}, ensure_ascii=False).encode()
